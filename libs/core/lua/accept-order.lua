@@ -1,0 +1,50 @@
+--[[
+accept-order: store a new order, put it on the recovery backlog, record its idempotency key and
+publish the OrderPlaced envelope, all in one atomic step (all or nothing).
+
+KEYS[1]  order:<orderId>          hash, created here
+KEYS[2]  orders:pending           sorted set, orderId -> epoch ms when due for recovery
+KEYS[3]  idem:<Idempotency-Key>   string -> orderId (only when the request carried the header)
+
+ARGV[1]  orderId
+ARGV[2]  items as JSON
+ARGV[3]  bodyHash (sha256 of the canonical request body; tells a replay from a conflict)
+ARGV[4]  createdAt (ISO-8601)
+ARGV[5]  recovery grace in ms (the order is due for the sweep at now + grace)
+ARGV[6]  channel (order_updates, namespaced)
+ARGV[7]  envelope JSON
+ARGV[8]  idempotency TTL in seconds
+
+Returns {code, orderId, bodyHash}:
+  {"created", orderId}                  stored and published
+  {"idempotent", existingId}           KEYS[3] already names an order; the caller compares bodies
+  {"exists", orderId, storedBodyHash}  an order with this id exists; the caller compares bodies
+]]
+if #KEYS == 3 then
+  local existing = redis.call('GET', KEYS[3])
+  if existing then
+    return {'idempotent', existing}
+  end
+end
+
+local stored = redis.call('HGET', KEYS[1], 'bodyHash')
+if stored then
+  return {'exists', ARGV[1], stored}
+end
+
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+redis.call('HSET', KEYS[1],
+  'status', 'PENDING',
+  'items', ARGV[2],
+  'bodyHash', ARGV[3],
+  'createdAt', ARGV[4],
+  'updatedAt', ARGV[4],
+  'attempts', 0)
+redis.call('ZADD', KEYS[2], nowMs + tonumber(ARGV[5]), ARGV[1])
+if #KEYS == 3 then
+  redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[8])
+end
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return {'created', ARGV[1]}

@@ -1,0 +1,89 @@
+import { hostname } from 'node:os';
+
+/** Thrown at start when an environment variable is invalid; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The environment as read by the config loaders (a plain record, so tests can pass their own). */
+export type Env = Record<string, string | undefined>;
+
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** Reads an integer variable within [min, max], or its default when unset. */
+export function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^-?\d+$/.test(value)) throw new ConfigError(name, `must be an integer, got "${value}"`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/** Reads a string variable matching `pattern`, or its default when unset. */
+export function stringVar(env: Env, name: string, fallback: string, pattern?: RegExp, hint?: string): string {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (pattern && !pattern.test(value)) throw new ConfigError(name, `must be ${hint ?? `like ${pattern}`}, got "${value}"`);
+  return value;
+}
+
+/** Reads `true/false/1/0`, or the default when unset. */
+export function boolVar(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(name, `must be true or false, got "${value}"`);
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** Settings every service shares: Redis, HTTP port, identity for logs and Datadog's unified tags. */
+export interface CommonConfig {
+  redisUrl: string;
+  redisNamespace: string | undefined;
+  redisCommandTimeoutMs: number;
+  port: number;
+  service: string;
+  env: string;
+  version: string;
+  replica: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** Reads {@link CommonConfig}; throws {@link ConfigError} naming the first bad variable. */
+export function loadCommonConfig(env: Env, defaults: { service: string; port: number }): CommonConfig {
+  const redisUrl = stringVar(env, 'REDIS_URL', 'redis://127.0.0.1:6379');
+  if (!/^(rediss?|redis\+sentinel|rediss\+sentinel):\/\/./.test(redisUrl)) {
+    throw new ConfigError('REDIS_URL', `must start with redis://, rediss:// or redis+sentinel://, got "${redisUrl}"`);
+  }
+  const namespace = raw(env, 'REDIS_NAMESPACE');
+  if (namespace !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(namespace)) {
+    throw new ConfigError('REDIS_NAMESPACE', `must be 1 to 64 characters of A-Z a-z 0-9 _ . -, got "${namespace}"`);
+  }
+  const logLevel = stringVar(env, 'LOG_LEVEL', 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  return {
+    redisUrl,
+    redisNamespace: namespace,
+    redisCommandTimeoutMs: intVar(env, 'REDIS_COMMAND_TIMEOUT_MS', 5000, 100, 600_000),
+    port: intVar(env, 'PORT', defaults.port, 0, 65535),
+    service: stringVar(env, 'DD_SERVICE', defaults.service),
+    env: stringVar(env, 'DD_ENV', 'local'),
+    version: stringVar(env, 'DD_VERSION', '0.1.0'),
+    replica: stringVar(env, 'REPLICA_NAME', raw(env, 'HOSTNAME') ?? hostname()),
+    logLevel: logLevel as CommonConfig['logLevel'],
+  };
+}

@@ -1,0 +1,284 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { parseEnvelope, type OrderItem } from '../envelope';
+import { LogEvent } from '../events';
+import type { RedisKeys } from '../redis/keys';
+import type { Attempt, CommitResult, OrderScripts } from '../scripts/order-scripts';
+import { LeaseLostError, ShutdownAbortError } from './errors';
+import { sleep, withLease } from './lease-keeper';
+
+/** Tuning of the exactly-once consumer (see DESIGN.md "The exactly-once algorithm"). */
+export interface ConsumerOptions {
+  replica: string;
+  lockTtlMs: number;
+  sweepIntervalMs: number;
+  /** Ids taken from the backlog per sweep round. */
+  sweepBatch: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How long a SIGTERM waits for in-flight work before handing it back. */
+  shutdownTimeoutMs: number;
+}
+
+/** An order this replica has claimed, as handed to the work function. */
+export interface ClaimedOrder {
+  orderId: string;
+  items: OrderItem[];
+  attempt: number;
+  /** Where the claim came from: a Pub/Sub message or the recovery sweep. */
+  source: 'message' | 'sweep';
+}
+
+/** The business step run between claim and commit; must honour `signal` (lease lost, shutdown). */
+export type OrderWork = (order: ClaimedOrder, signal: AbortSignal) => Promise<void>;
+
+interface InFlight {
+  done: Promise<void>;
+  abort: AbortController;
+}
+
+/**
+ * DESIGN steps 2–7 for one replica: claims each announced or due order with a random-token lock,
+ * runs the work under a renewed lease, commits through the fencing script, releases by
+ * compare-and-delete on every other path, recovers the backlog on start, on every reconnect and
+ * on a jittered interval, and drains on shutdown. Pub/Sub only makes orders fast; the backlog makes
+ * them certain.
+ */
+export class ExactlyOnceConsumer {
+  private readonly inFlight = new Map<string, InFlight>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private stopping = false;
+  private started = false;
+  private subscribed = false;
+
+  constructor(
+    private readonly scripts: OrderScripts,
+    private readonly subscriber: Redis,
+    private readonly keys: RedisKeys,
+    private readonly logger: Logger,
+    private readonly options: ConsumerOptions,
+    private readonly work: OrderWork,
+  ) {}
+
+  /** True once subscribed and while the subscriber connection is up. */
+  get isSubscribed(): boolean {
+    return this.subscribed && this.subscriber.status === 'ready';
+  }
+
+  /** Number of orders this replica is working on now. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Subscribes to `order_updates`, then recovers the backlog and schedules the periodic sweep. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const channel = this.keys.orderUpdatesChannel;
+    this.subscriber.on('message', (ch: string, message: string) => {
+      if (ch === channel) this.onMessage(message);
+    });
+    this.subscriber.on('ready', () => {
+      // ioredis re-subscribes on reconnect; whatever was published in the gap is on the backlog.
+      if (!this.subscribed || this.stopping) return;
+      this.logger.info({ event: LogEvent.RedisState, connection: 'subscriber', state: 'resubscribed' }, 'subscriber reconnected; sweeping the backlog');
+      this.triggerSweep();
+    });
+    await this.subscriber.subscribe(channel);
+    this.subscribed = true;
+    this.triggerSweep();
+    this.scheduleSweep();
+  }
+
+  /** DESIGN step 7: stop taking work, wait for in-flight orders, hand back what is left. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearTimeout(this.sweepTimer);
+    if (this.subscribed) {
+      this.subscribed = false;
+      await this.subscriber.unsubscribe(this.keys.orderUpdatesChannel).catch(() => undefined);
+    }
+    const drained = Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+    const deadline = sleep(this.options.shutdownTimeoutMs).then(() => 'timeout' as const);
+    if ((await Promise.race([drained.then(() => 'drained' as const), deadline])) === 'timeout') {
+      for (const [orderId, flight] of this.inFlight) flight.abort.abort(new ShutdownAbortError(orderId));
+      await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+    }
+    await this.sweeping;
+  }
+
+  private onMessage(raw: string): void {
+    const parsed = parseEnvelope(raw);
+    if (!parsed.ok) {
+      this.logger.warn(
+        { event: LogEvent.MessageInvalid, field: parsed.error.field, problem: parsed.error.message, sample: raw.slice(0, 200) },
+        `dropped invalid message: ${parsed.error.field} ${parsed.error.message}`,
+      );
+      return;
+    }
+    void this.process(parsed.value.orderId, 'message');
+  }
+
+  private scheduleSweep(): void {
+    if (this.stopping) return;
+    // ±20% jitter keeps replicas from sweeping in lockstep.
+    const delay = this.options.sweepIntervalMs * (0.8 + Math.random() * 0.4);
+    this.sweepTimer = setTimeout(() => {
+      this.triggerSweep();
+      this.scheduleSweep();
+    }, delay);
+    this.sweepTimer.unref();
+  }
+
+  private triggerSweep(): void {
+    if (this.stopping || this.sweeping) return;
+    this.sweeping = this.sweep().finally(() => {
+      this.sweeping = undefined;
+    });
+  }
+
+  /** DESIGN step 6: run claim → work → commit on every due backlog entry. */
+  private async sweep(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.stopping) return;
+        const due = (await this.scripts.due(this.options.sweepBatch)).filter((id) => !this.inFlight.has(id));
+        if (due.length === 0) return;
+        await Promise.all(due.map((orderId) => this.process(orderId, 'sweep')));
+        if (due.length < this.options.sweepBatch) return;
+      }
+    } catch (error) {
+      this.logger.warn({ event: LogEvent.SweepFailed, err: error }, 'backlog sweep failed; retrying next round');
+    }
+  }
+
+  /** Processes one order end to end; never rejects. */
+  process(orderId: string, source: ClaimedOrder['source']): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    const existing = this.inFlight.get(orderId);
+    if (existing) return existing.done;
+    const abort = new AbortController();
+    const done = this.run(orderId, source, abort.signal)
+      .catch((error: unknown) => {
+        this.logger.error({ event: LogEvent.OrderError, orderId, err: error }, 'error while processing order; the backlog will retry it');
+      })
+      .finally(() => this.inFlight.delete(orderId));
+    this.inFlight.set(orderId, { done, abort });
+    return done;
+  }
+
+  private async run(orderId: string, source: ClaimedOrder['source'], shutdown: AbortSignal): Promise<void> {
+    const { replica, lockTtlMs, maxAttempts } = this.options;
+    const attempt: Attempt = { orderId, token: randomBytes(16).toString('hex'), replica };
+    const startedAt = performance.now();
+    const claim = await this.scripts.claim(attempt, lockTtlMs, maxAttempts, new Date().toISOString());
+    const log = this.logger.child({ orderId });
+    switch (claim.code) {
+      case 'locked':
+        log.info({ event: LogEvent.OrderSkipped, reason: 'locked', source }, 'another replica holds the lock');
+        return;
+      case 'already_processed':
+        log.info({ event: LogEvent.OrderSkipped, reason: 'already_processed', status: claim.status, source }, 'order is already terminal');
+        return;
+      case 'not_found':
+        log.warn({ event: LogEvent.OrderSkipped, reason: 'unknown_order', source }, 'no such order; message ignored');
+        return;
+      case 'exhausted':
+        log.error({ event: LogEvent.OrderFailed, attempts: claim.attempts, reason: 'attempts_exhausted' }, 'attempts exhausted by interrupted attempts; order FAILED');
+        return;
+      case 'claimed':
+        break;
+    }
+    if (source === 'sweep') log.info({ event: LogEvent.OrderRecovered, attempt: claim.attempt }, 'recovered from the backlog');
+    const order: ClaimedOrder = { orderId, items: claim.items, attempt: claim.attempt, source };
+
+    try {
+      await withLease(
+        {
+          orderId,
+          ttlMs: lockTtlMs,
+          signal: shutdown,
+          renew: () => this.scripts.extend(attempt, lockTtlMs),
+          onRenewError: (err) => log.warn({ event: LogEvent.LeaseRenewFailed, err }, 'lock renewal failed; retrying'),
+        },
+        (signal) => this.work(order, signal),
+      );
+    } catch (error) {
+      await this.abandon(attempt, order, error, log);
+      return;
+    }
+
+    const result = await this.commitWithRetry(attempt, order.items);
+    const durationMs = Math.round(performance.now() - startedAt);
+    switch (result.code) {
+      case 'reserved':
+      case 'rejected':
+        log.info(
+          { event: LogEvent.OrderProcessed, outcome: result.code, attempt: claim.attempt, durationMs, source, ...(result.code === 'rejected' ? { sku: result.sku } : {}) },
+          `order ${result.code}`,
+        );
+        return;
+      case 'replayed':
+        log.info(
+          { event: LogEvent.OrderProcessed, outcome: result.status === 'RESERVED' ? 'reserved' : 'rejected', attempt: claim.attempt, durationMs, source, replayed: true },
+          'order committed (reply recovered by replay)',
+        );
+        return;
+      case 'lease_lost':
+        log.warn({ event: LogEvent.OrderLeaseLost, attempt: claim.attempt, status: result.status, stage: 'commit' }, 'commit refused: lock no longer ours');
+        return;
+      case 'already_processed':
+        log.info({ event: LogEvent.OrderSkipped, reason: 'already_processed', status: result.status, source }, 'order became terminal meanwhile');
+        return;
+      case 'not_found':
+        log.warn({ event: LogEvent.OrderSkipped, reason: 'unknown_order', source }, 'order vanished before commit');
+        return;
+    }
+  }
+
+  /**
+   * Runs the commit, re-running it with the same token if the call fails (connection dropped): the
+   * script answers `replayed` if the first run did apply, so the outcome is never lost or doubled.
+   */
+  private async commitWithRetry(attempt: Attempt, items: OrderItem[]): Promise<CommitResult> {
+    const giveUpAt = performance.now() + this.options.lockTtlMs * 2;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await this.scripts.commit(attempt, items, new Date().toISOString());
+      } catch (error) {
+        if (performance.now() > giveUpAt) throw error;
+        this.logger.warn({ orderId: attempt.orderId, err: error }, 'commit call failed; re-running it with the same token');
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async abandon(attempt: Attempt, order: ClaimedOrder, error: unknown, log: Logger): Promise<void> {
+    if (error instanceof LeaseLostError) {
+      log.warn({ event: LogEvent.OrderLeaseLost, attempt: order.attempt, stage: 'work' }, error.message);
+      await this.scripts.release(attempt, 0).catch(() => undefined);
+      return;
+    }
+    if (error instanceof ShutdownAbortError) {
+      const released = await this.scripts.release(attempt, 0).catch(() => false);
+      log.info({ event: LogEvent.OrderReleased, attempt: order.attempt, released, reason: 'shutdown' }, 'handed back for another replica');
+      return;
+    }
+    const { retryBaseMs, retryMaxMs, maxAttempts } = this.options;
+    const exp = Math.min(retryMaxMs, retryBaseMs * 2 ** (order.attempt - 1));
+    const backoffMs = Math.round(exp / 2 + Math.random() * (exp / 2));
+    const message = error instanceof Error ? error.message : String(error);
+    const result = await this.scripts.fail(attempt, maxAttempts, backoffMs, new Date().toISOString(), message.slice(0, 500));
+    if (result.code === 'failed') {
+      log.error({ event: LogEvent.OrderFailed, attempts: result.attempts, reason: message, err: error }, 'attempts exhausted; order FAILED');
+    } else if (result.code === 'retry') {
+      log.warn({ event: LogEvent.OrderRetryScheduled, attempt: result.attempts, backoffMs, err: error }, `attempt failed; retrying in ${backoffMs} ms`);
+    } else {
+      log.warn({ event: LogEvent.OrderLeaseLost, attempt: order.attempt, stage: 'fail', status: result.status }, 'could not record failure: lock no longer ours');
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { RedisModule, getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import { TerminusModule } from '@nestjs/terminus';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { CommonConfig } from './config/env';
+import { RedisHealthIndicator } from './health/redis.health';
+import { LogEvent } from './events';
+import { redisOptionsFromUrl } from './redis/connection';
+import { RedisKeys } from './redis/keys';
+import { OrderScripts } from './scripts/order-scripts';
+
+/** Injection token of the pino logger. */
+export const LOGGER = Symbol('LOGGER');
+/** Name of the command connection (scripts, reads). */
+export const COMMANDS_CONNECTION = 'commands';
+/** Name of the Pub/Sub connection (a subscribed connection can run nothing else). */
+export const SUBSCRIBER_CONNECTION = 'subscriber';
+/** Injection token of the command connection. */
+export const COMMANDS = getRedisConnectionToken(COMMANDS_CONNECTION);
+/** Injection token of the subscriber connection. */
+export const SUBSCRIBER = getRedisConnectionToken(SUBSCRIBER_CONNECTION);
+
+/** How a service wants its Redis connections. */
+export interface CoreModuleOptions {
+  config: CommonConfig;
+  logger: Logger;
+  /** Fail commands at once while disconnected (HTTP paths answer 503) instead of queueing them. */
+  failFastCommands: boolean;
+}
+
+function watch(redis: Redis, name: string, logger: Logger): void {
+  let last = '';
+  const report = (state: string, err?: unknown): void => {
+    if (state === last) return;
+    last = state;
+    const level = state === 'ready' ? 'info' : 'warn';
+    logger[level]({ event: LogEvent.RedisState, connection: name, state, err }, `redis ${name} connection ${state}`);
+  };
+  redis.on('ready', () => report('ready'));
+  redis.on('error', (err: unknown) => report('error', err));
+  redis.on('end', () => report('end'));
+  redis.on('reconnecting', () => report('reconnecting'));
+}
+
+/**
+ * Wires what every service shares: the two Redis connections (commands and subscriber, through
+ * `@nestjs-modules/ioredis`, closed on shutdown), {@link RedisKeys}, the typed {@link OrderScripts},
+ * the logger and the Redis health indicator.
+ */
+@Global()
+@Module({})
+export class CoreModule {
+  /** Builds the module for one service's configuration. */
+  static forRoot(options: CoreModuleOptions): DynamicModule {
+    const { config, logger } = options;
+    const connection = (name: string, failFast: boolean) =>
+      RedisModule.forRoot(
+        {
+          type: 'single',
+          options: redisOptionsFromUrl(config.redisUrl, {
+            connectionName: `${config.service}:${config.replica}:${name}`,
+            offlineQueue: !failFast,
+            commandTimeoutMs: config.redisCommandTimeoutMs,
+          }),
+          onClientReady: (client) => watch(client, name, logger),
+        },
+        name,
+      );
+    return {
+      module: CoreModule,
+      imports: [
+        connection(COMMANDS_CONNECTION, options.failFastCommands),
+        connection(SUBSCRIBER_CONNECTION, false),
+        TerminusModule.forRoot({ logger: false }),
+      ],
+      providers: [
+        { provide: LOGGER, useValue: logger },
+        { provide: RedisKeys, useValue: new RedisKeys(config.redisNamespace) },
+        { provide: OrderScripts, inject: [COMMANDS, RedisKeys], useFactory: (redis: Redis, keys: RedisKeys) => new OrderScripts(redis, keys) },
+        RedisHealthIndicator,
+      ],
+      exports: [LOGGER, RedisKeys, OrderScripts, RedisHealthIndicator, TerminusModule],
+    };
+  }
+}

@@ -1,0 +1,71 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { ConfigError } from '../config/env';
+
+/** How a connection should behave when Redis is away. */
+export interface ConnectionPolicy {
+  /** Name shown in `CLIENT LIST` (e.g. `order:commands`). */
+  connectionName: string;
+  /**
+   * Queue commands while disconnected (subscribers, background workers) or fail them at once so an
+   * HTTP request can answer 503 instead of hanging.
+   */
+  offlineQueue: boolean;
+  /** Per-command timeout; a command never waits longer than this for its reply. */
+  commandTimeoutMs: number;
+}
+
+/**
+ * Turns `REDIS_URL` into ioredis options. Accepts `redis://`, `rediss://` (TLS) and
+ * `redis+sentinel://[user:pass@]host:port[,host:port…]/<masterName>[/<db>]` (add `rediss+sentinel`
+ * for TLS to the data nodes).
+ */
+export function redisOptionsFromUrl(url: string, policy: ConnectionPolicy): RedisOptions {
+  const base: RedisOptions = {
+    connectionName: policy.connectionName,
+    enableOfflineQueue: policy.offlineQueue,
+    commandTimeout: policy.commandTimeoutMs,
+    maxRetriesPerRequest: policy.offlineQueue ? null : 1,
+    // Reconnect forever with a capped backoff: a Redis restart must not leave a replica dead.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+  };
+  const sentinel = /^(rediss?)\+sentinel:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+)\/([^/]+)(?:\/(\d+))?\/?$/.exec(url);
+  if (sentinel) {
+    const [, scheme, user, password, hosts, name, db] = sentinel;
+    const sentinels = hosts!.split(',').map((hostPort) => {
+      const [host, port] = hostPort.split(':');
+      return { host: host!, port: port ? Number(port) : 26379 };
+    });
+    return {
+      ...base,
+      sentinels,
+      name: decodeURIComponent(name!),
+      username: user ? decodeURIComponent(user) : undefined,
+      password: password ? decodeURIComponent(password) : undefined,
+      sentinelPassword: password ? decodeURIComponent(password) : undefined,
+      db: db ? Number(db) : 0,
+      tls: scheme === 'rediss' ? {} : undefined,
+    };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('REDIS_URL', `is not a valid URL: "${url}"`);
+  }
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) throw new ConfigError('REDIS_URL', `has an invalid database number "${db}"`);
+  return {
+    ...base,
+    host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 6379,
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: db === '' ? 0 : Number(db),
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+  };
+}
+
+/** Creates a (not yet connected) ioredis client for `url` with the given policy. */
+export function createRedis(url: string, policy: ConnectionPolicy): Redis {
+  return new Redis(redisOptionsFromUrl(url, policy));
+}

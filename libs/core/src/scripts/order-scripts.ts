@@ -1,0 +1,208 @@
+import type { Redis } from 'ioredis';
+import type { OrderItem } from '../envelope';
+import type { RedisKeys } from '../redis/keys';
+import { registerScripts } from './registry';
+
+/** Outcome of accept-order. */
+export type AcceptResult =
+  | { code: 'created'; orderId: string }
+  | { code: 'idempotent'; orderId: string }
+  | { code: 'exists'; orderId: string; bodyHash: string };
+
+/** Outcome of claim-order. */
+export type ClaimResult =
+  | { code: 'claimed'; attempt: number; items: OrderItem[] }
+  | { code: 'locked' }
+  | { code: 'already_processed'; status: string }
+  | { code: 'not_found' }
+  | { code: 'exhausted'; attempts: number };
+
+/** Outcome of commit-order. */
+export type CommitResult =
+  | { code: 'reserved'; attempts: number }
+  | { code: 'rejected'; attempts: number; sku: string }
+  | { code: 'replayed'; status: string; attempts: number }
+  | { code: 'lease_lost'; status: string }
+  | { code: 'already_processed'; status: string }
+  | { code: 'not_found' };
+
+/** Outcome of fail-attempt. */
+export type FailResult =
+  | { code: 'retry'; attempts: number }
+  | { code: 'failed'; attempts: number }
+  | { code: 'lease_lost'; status: string }
+  | { code: 'already_processed'; status: string };
+
+/** Input of accept-order. */
+export interface AcceptInput {
+  orderId: string;
+  items: OrderItem[];
+  bodyHash: string;
+  createdAt: string;
+  envelope: string;
+  recoveryGraceMs: number;
+  idempotencyKey?: string;
+  idempotencyTtlSeconds: number;
+}
+
+/** Identity of one processing attempt: the order, the attempt's random lock token, who runs it. */
+export interface Attempt {
+  orderId: string;
+  token: string;
+  replica: string;
+}
+
+function distinctSkus(items: OrderItem[]): string[] {
+  return [...new Set(items.map((item) => item.sku))];
+}
+
+/**
+ * Typed calls of the Lua scripts in `lua/`: builds KEYS from {@link RedisKeys} and maps each
+ * script's reply to a discriminated union. The only module that knows the scripts' argument order.
+ */
+export class OrderScripts {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {
+    registerScripts(redis);
+  }
+
+  /** DESIGN step 1: store, backlog, idempotency record and PUBLISH, atomically. */
+  async accept(input: AcceptInput): Promise<AcceptResult> {
+    const keys = [this.keys.order(input.orderId), this.keys.pending];
+    if (input.idempotencyKey !== undefined) keys.push(this.keys.idempotency(input.idempotencyKey));
+    const reply = await this.redis.eoAcceptOrder(
+      keys.length,
+      ...keys,
+      input.orderId,
+      JSON.stringify(input.items),
+      input.bodyHash,
+      input.createdAt,
+      input.recoveryGraceMs,
+      this.keys.orderUpdatesChannel,
+      input.envelope,
+      input.idempotencyTtlSeconds,
+    );
+    const [code, orderId, bodyHash] = reply;
+    if (code === 'exists') return { code, orderId: orderId!, bodyHash: bodyHash! };
+    if (code === 'created' || code === 'idempotent') return { code, orderId: orderId! };
+    throw new Error(`accept-order: unexpected reply ${JSON.stringify(reply)}`);
+  }
+
+  /** DESIGN step 2: SET lock NX PX for a PENDING order, counting the attempt. */
+  async claim(attempt: Attempt, lockTtlMs: number, maxAttempts: number, now: string): Promise<ClaimResult> {
+    const { orderId, token } = attempt;
+    const reply = await this.redis.eoClaimOrder(
+      this.keys.lock(orderId),
+      this.keys.order(orderId),
+      this.keys.pending,
+      this.keys.dead,
+      token,
+      lockTtlMs,
+      orderId,
+      maxAttempts,
+      attempt.replica,
+      now,
+      this.keys.orderStatusChannel,
+    );
+    switch (reply[0]) {
+      case 'claimed':
+        return { code: 'claimed', attempt: Number(reply[1]), items: JSON.parse(String(reply[2])) as OrderItem[] };
+      case 'locked':
+        return { code: 'locked' };
+      case 'not_found':
+        return { code: 'not_found' };
+      case 'already_processed':
+        return { code: 'already_processed', status: String(reply[1]) };
+      case 'exhausted':
+        return { code: 'exhausted', attempts: Number(reply[1]) };
+      default:
+        throw new Error(`claim-order: unexpected reply ${JSON.stringify(reply)}`);
+    }
+  }
+
+  /** Watchdog renewal: compare-and-PEXPIRE. Resolves false when the lock is no longer ours. */
+  async extend(attempt: Attempt, lockTtlMs: number): Promise<boolean> {
+    const { orderId, token } = attempt;
+    return (await this.redis.eoExtendLock(this.keys.lock(orderId), this.keys.pending, token, lockTtlMs, orderId)) === 1;
+  }
+
+  /** Compare-and-delete release; the order becomes due again after `dueInMs`. */
+  async release(attempt: Attempt, dueInMs: number): Promise<boolean> {
+    const { orderId, token } = attempt;
+    return (await this.redis.eoReleaseLock(this.keys.lock(orderId), this.keys.pending, token, orderId, dueInMs)) === 1;
+  }
+
+  /** DESIGN step 4: the fenced, all-or-nothing commit. `items` must be the ones the claim returned. */
+  async commit(attempt: Attempt, items: OrderItem[], now: string): Promise<CommitResult> {
+    const { orderId, token } = attempt;
+    const keys = [this.keys.order(orderId), this.keys.lock(orderId), this.keys.pending, ...distinctSkus(items).map((sku) => this.keys.stock(sku))];
+    const reply = await this.redis.eoCommitOrder(
+      keys.length,
+      ...keys,
+      token,
+      attempt.replica,
+      now,
+      this.keys.stockPrefix,
+      this.keys.orderStatusChannel,
+      orderId,
+    );
+    switch (reply[0]) {
+      case 'reserved':
+        return { code: 'reserved', attempts: Number(reply[1]) };
+      case 'rejected':
+        return { code: 'rejected', attempts: Number(reply[1]), sku: String(reply[2]) };
+      case 'replayed':
+        return { code: 'replayed', status: String(reply[1]), attempts: Number(reply[2]) };
+      case 'lease_lost':
+        return { code: 'lease_lost', status: String(reply[1]) };
+      case 'already_processed':
+        return { code: 'already_processed', status: String(reply[1]) };
+      case 'not_found':
+        return { code: 'not_found' };
+      default:
+        throw new Error(`commit-order: unexpected reply ${JSON.stringify(reply)}`);
+    }
+  }
+
+  /** Records a failed attempt: retry after `backoffMs`, or FAILED once `maxAttempts` are used. */
+  async fail(attempt: Attempt, maxAttempts: number, backoffMs: number, now: string, error: string): Promise<FailResult> {
+    const { orderId, token } = attempt;
+    const reply = await this.redis.eoFailAttempt(
+      this.keys.order(orderId),
+      this.keys.lock(orderId),
+      this.keys.pending,
+      this.keys.dead,
+      token,
+      orderId,
+      maxAttempts,
+      backoffMs,
+      now,
+      error,
+      attempt.replica,
+      this.keys.orderStatusChannel,
+    );
+    switch (reply[0]) {
+      case 'retry':
+      case 'failed':
+        return { code: reply[0], attempts: Number(reply[1]) };
+      case 'lease_lost':
+      case 'already_processed':
+        return { code: reply[0], status: String(reply[1]) };
+      default:
+        throw new Error(`fail-attempt: unexpected reply ${JSON.stringify(reply)}`);
+    }
+  }
+
+  /** Ids on the backlog that are due now (by Redis's clock), at most `limit`. */
+  async due(limit: number): Promise<string[]> {
+    return this.redis.eoDueOrders(this.keys.pending, limit);
+  }
+
+  /** Sets a SKU's available stock (keeps `reserved`) and indexes it. */
+  async setStock(sku: string, available: number): Promise<{ available: number; reserved: number }> {
+    const [a, r] = await this.redis.eoSetStock(this.keys.stock(sku), this.keys.skuIndex, available, sku);
+    return { available: a, reserved: r };
+  }
+}

@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+
+/** Path of the redis-server binary (`REDIS_SERVER_BIN` overrides). */
+export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
+
+/** Finds a TCP port that is free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Options of a private Redis. */
+export interface RedisServerOptions {
+  /** Data directory; a fresh temp dir (removed on stop) when omitted. */
+  dir?: string;
+  port?: number;
+  /** `always` for fault tests (no acknowledged write lost), `everysec` for speed. */
+  appendfsync?: 'always' | 'everysec' | 'no';
+  /** Forward redis-server's own output here (default: discarded). */
+  onOutput?: (line: string) => void;
+}
+
+/**
+ * A private `redis-server` on a free port with AOF on. Never touches another Redis (tests must not
+ * FLUSHALL a server they did not start). Restartable on the same port and data directory.
+ */
+export class RedisServer {
+  readonly port: number;
+  readonly dir: string;
+  private process: ChildProcess | undefined;
+  private readonly ownsDir: boolean;
+
+  private constructor(port: number, dir: string, ownsDir: boolean, private readonly options: RedisServerOptions) {
+    this.port = port;
+    this.dir = dir;
+    this.ownsDir = ownsDir;
+  }
+
+  /** Starts a server and waits until it answers PING. */
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    if (!existsSync(REDIS_SERVER_BIN)) {
+      throw new Error(`redis-server not found at ${REDIS_SERVER_BIN}; install it (apt-get install -y redis-server) or set REDIS_SERVER_BIN`);
+    }
+    const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'eo-redis-'));
+    const server = new RedisServer(options.port ?? (await freePort()), dir, options.dir === undefined, options);
+    await server.launch();
+    return server;
+  }
+
+  /** `redis://127.0.0.1:<port>`. */
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** PID of the running server, if any. */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** A new client connected to this server (the caller closes it). */
+  client(): Redis {
+    return new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: null });
+  }
+
+  private async launch(): Promise<void> {
+    const args = [
+      '--port', String(this.port),
+      '--bind', '127.0.0.1',
+      '--dir', this.dir,
+      '--save', '',
+      '--appendonly', 'yes',
+      '--appendfsync', this.options.appendfsync ?? 'everysec',
+      '--daemonize', 'no',
+      '--protected-mode', 'no',
+      '--maxclients', '2000',
+    ];
+    const child = spawn(REDIS_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.process = child;
+    const forward = (chunk: Buffer): void => {
+      for (const line of chunk.toString().split('\n')) if (line) this.options.onOutput?.(line);
+    };
+    child.stdout?.on('data', forward);
+    child.stderr?.on('data', forward);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} (port ${this.port})`);
+      const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        if ((await probe.ping()) === 'PONG') {
+          // AOF rewrite/loading must be done before the server counts as up.
+          const info = await probe.info('persistence');
+          if (/loading:0/.test(info)) return;
+        }
+      } catch {
+        // not up yet
+      } finally {
+        probe.disconnect();
+      }
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not answer within 10 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. */
+  async stop(options: { keepData?: boolean; signal?: NodeJS.Signals } = {}): Promise<void> {
+    const child = this.process;
+    this.process = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill(options.signal ?? 'SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (this.ownsDir && !options.keepData) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Stops and starts the server again on the same port and data directory (AOF replays). */
+  async restart(downtimeMs = 0): Promise<void> {
+    await this.stop({ keepData: true });
+    if (downtimeMs > 0) await new Promise((r) => setTimeout(r, downtimeMs));
+    await this.launch();
+  }
+}
