@@ -1,4 +1,4 @@
-import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { RedisModule, getRedisConnectionToken } from '@nestjs-modules/ioredis';
 import { TerminusModule } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
@@ -29,6 +29,17 @@ export interface CoreModuleOptions {
   failFastCommands: boolean;
 }
 
+/** QUIT politely (bounded to 1 s), then drop the socket. */
+async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  try {
+    await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+  } catch {
+    // already closing or unreachable: disconnect below
+  }
+  redis.disconnect();
+}
+
 function watch(redis: Redis, name: string, logger: Logger): void {
   let last = '';
   const report = (state: string, err?: unknown): void => {
@@ -50,7 +61,20 @@ function watch(redis: Redis, name: string, logger: Logger): void {
  */
 @Global()
 @Module({})
-export class CoreModule {
+export class CoreModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(COMMANDS) private readonly commands: Redis,
+    @Inject(SUBSCRIBER) private readonly subscriber: Redis,
+  ) {}
+
+  /**
+   * Closes both connections. `@nestjs-modules/ioredis` tries too, but with two named connections its
+   * strict module lookup finds only one of them, and an open socket keeps the process alive.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([this.commands, this.subscriber].map((redis) => closeRedis(redis)));
+  }
+
   /** Builds the module for one service's configuration. */
   static forRoot(options: CoreModuleOptions): DynamicModule {
     const { config, logger } = options;

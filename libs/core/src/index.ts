@@ -11,3 +11,5 @@ export * from './redis/connection';
 export * from './redis/keys';
 export * from './scripts/order-scripts';
 export * from './scripts/registry';
+export * from './http/errors';
+export * from './lifecycle/shutdown';

@@ -103,8 +103,14 @@ export class ExactlyOnceConsumer {
       await this.subscriber.unsubscribe(this.keys.orderUpdatesChannel).catch(() => undefined);
     }
     const drained = Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
-    const deadline = sleep(this.options.shutdownTimeoutMs).then(() => 'timeout' as const);
-    if ((await Promise.race([drained.then(() => 'drained' as const), deadline])) === 'timeout') {
+    const cancelDeadline = new AbortController();
+    const deadline = sleep(this.options.shutdownTimeoutMs, cancelDeadline.signal).then(
+      () => 'timeout' as const,
+      () => 'drained' as const,
+    );
+    const outcome = await Promise.race([drained.then(() => 'drained' as const), deadline]);
+    cancelDeadline.abort();
+    if (outcome === 'timeout') {
       for (const [orderId, flight] of this.inFlight) flight.abort.abort(new ShutdownAbortError(orderId));
       await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
     }

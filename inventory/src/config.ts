@@ -1,0 +1,35 @@
+import { type CommonConfig, ConfigError, type Env, intVar, loadCommonConfig } from '@eo/core';
+
+/** Inventory service settings (DESIGN.md "Configuration"). */
+export interface InventoryConfig extends CommonConfig {
+  lockTtlMs: number;
+  sweepIntervalMs: number;
+  sweepBatch: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  workDelayMs: number;
+  shutdownTimeoutMs: number;
+}
+
+/** Reads the inventory configuration; throws {@link ConfigError} naming the first bad variable. */
+export function loadInventoryConfig(env: Env): InventoryConfig {
+  const config: InventoryConfig = {
+    ...loadCommonConfig(env, { service: 'inventory', port: 3002 }),
+    lockTtlMs: intVar(env, 'LOCK_TTL_MS', 10_000, 100, 3_600_000),
+    sweepIntervalMs: intVar(env, 'SWEEP_INTERVAL_MS', 2_000, 50, 3_600_000),
+    sweepBatch: intVar(env, 'SWEEP_BATCH', 100, 1, 10_000),
+    maxAttempts: intVar(env, 'MAX_ATTEMPTS', 5, 1, 1_000),
+    retryBaseMs: intVar(env, 'RETRY_BASE_MS', 500, 1, 3_600_000),
+    retryMaxMs: intVar(env, 'RETRY_MAX_MS', 30_000, 1, 86_400_000),
+    workDelayMs: intVar(env, 'INVENTORY_WORK_DELAY_MS', 0, 0, 3_600_000),
+    shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
+  };
+  if (config.retryMaxMs < config.retryBaseMs) {
+    throw new ConfigError('RETRY_MAX_MS', `must be at least RETRY_BASE_MS (${config.retryBaseMs}), got ${config.retryMaxMs}`);
+  }
+  return config;
+}
+
+/** Injection token of the {@link InventoryConfig}. */
+export const INVENTORY_CONFIG = Symbol('INVENTORY_CONFIG');

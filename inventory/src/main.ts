@@ -1,0 +1,22 @@
+import { LogEvent, createLogger, exitOnConfigError, exitOnSignals } from '@eo/core';
+import { createInventoryApp } from './app';
+import { type InventoryConfig, loadInventoryConfig } from './config';
+
+async function bootstrap(): Promise<void> {
+  let config: InventoryConfig;
+  try {
+    config = loadInventoryConfig(process.env);
+  } catch (error) {
+    exitOnConfigError(error, 'inventory');
+  }
+  const logger = createLogger(config);
+  const app = await createInventoryApp(config, logger);
+  exitOnSignals(app, logger, config.shutdownTimeoutMs + 5_000);
+  await app.listen(config.port, '0.0.0.0');
+  logger.info({ event: LogEvent.ServiceStarted, port: config.port, lockTtlMs: config.lockTtlMs, sweepIntervalMs: config.sweepIntervalMs }, 'inventory replica started');
+}
+
+bootstrap().catch((error: unknown) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'fatal', service: 'inventory', msg: 'failed to start', err: String(error) })}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { ExactlyOnceConsumer, LOGGER, OrderScripts, RedisKeys, SUBSCRIBER } from '@eo/core';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { INVENTORY_CONFIG, type InventoryConfig } from '../config';
+import { ReservationsService } from './reservations.service';
+
+/**
+ * Owns this replica's {@link ExactlyOnceConsumer}: subscribes to `order_updates` once the app is up
+ * and drains in-flight orders before Nest closes the Redis connections.
+ */
+@Injectable()
+export class OrderPlacedListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly consumer: ExactlyOnceConsumer;
+
+  constructor(
+    scripts: OrderScripts,
+    @Inject(SUBSCRIBER) subscriber: Redis,
+    keys: RedisKeys,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(INVENTORY_CONFIG) config: InventoryConfig,
+    reservations: ReservationsService,
+  ) {
+    this.consumer = new ExactlyOnceConsumer(
+      scripts,
+      subscriber,
+      keys,
+      logger,
+      {
+        replica: config.replica,
+        lockTtlMs: config.lockTtlMs,
+        sweepIntervalMs: config.sweepIntervalMs,
+        sweepBatch: config.sweepBatch,
+        maxAttempts: config.maxAttempts,
+        retryBaseMs: config.retryBaseMs,
+        retryMaxMs: config.retryMaxMs,
+        shutdownTimeoutMs: config.shutdownTimeoutMs,
+      },
+      (order, signal) => reservations.prepare(order, signal),
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    // Not awaited: with Redis away at boot the subscription waits for it, and the HTTP server (live
+    // probe, readiness = false) must come up meanwhile.
+    this.consumer.start().catch((err: unknown) => this.logger.fatal({ err }, 'could not start the consumer'));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.consumer.stop();
+  }
+}

@@ -1,0 +1,19 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type ClaimedOrder, sleep } from '@eo/core';
+import { INVENTORY_CONFIG, type InventoryConfig } from '../config';
+
+/**
+ * The work between claim and commit. The reservation itself is applied atomically by the commit
+ * script; this step stands for the downstream call a real inventory makes first (a warehouse API,
+ * a fraud check), simulated by `INVENTORY_WORK_DELAY_MS`. It honours `signal`, so a lost lease or a
+ * shutdown stops it at once.
+ */
+@Injectable()
+export class ReservationsService {
+  constructor(@Inject(INVENTORY_CONFIG) private readonly config: InventoryConfig) {}
+
+  /** Runs the pre-commit work for one claimed order. */
+  async prepare(_order: ClaimedOrder, signal: AbortSignal): Promise<void> {
+    if (this.config.workDelayMs > 0) await sleep(this.config.workDelayMs, signal);
+  }
+}
