@@ -49,6 +49,6 @@ export class StockService {
       const [available, reserved] = (value as (string | null)[] | null) ?? [];
       return { sku, available: Number(available ?? 0), reserved: Number(reserved ?? 0) };
     });
-    return { items, nextCursor: skus.length === limit ? skus[skus.length - 1]! : null };
+    return { items, nextCursor: skus.length === limit ? skus[skus.length - 1] : null };
   }
 }

@@ -68,10 +68,11 @@ export function toErrorBody(exception: unknown): ErrorBody {
       const message = Array.isArray(r.message) ? r.message.join('; ') : String(r.message);
       return { statusCode: status, error: r.error ?? REASONS[status] ?? 'Error', message, ...(r.field ? { field: r.field } : {}) };
     }
+    const text = typeof response === 'string' ? response : JSON.stringify(response);
     // A plain-string HttpException is how Nest re-throws Fastify's body parser errors.
-    if (status === 413) return { statusCode: 413, error: REASONS[413]!, message: 'request body is larger than 64 KiB', field: 'body' };
-    if (status === 400 || status === 415) return { statusCode: status, error: REASONS[status]!, message: `body is invalid: ${String(response)}`, field: 'body' };
-    return { statusCode: status, error: REASONS[status] ?? 'Error', message: String(response) };
+    if (status === 413) return { statusCode: 413, error: REASONS[413], message: 'request body is larger than 64 KiB', field: 'body' };
+    if (status === 400 || status === 415) return { statusCode: status, error: REASONS[status], message: `body is invalid: ${text}`, field: 'body' };
+    return { statusCode: status, error: REASONS[status] ?? 'Error', message: text };
   }
   // Fastify's own errors (FST_ERR_CTP_INVALID_JSON_BODY, FST_ERR_CTP_BODY_TOO_LARGE, …) carry statusCode.
   const e = exception as { statusCode?: unknown; message?: unknown; code?: unknown };

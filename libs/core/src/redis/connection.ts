@@ -31,14 +31,14 @@ export function redisOptionsFromUrl(url: string, policy: ConnectionPolicy): Redi
   const sentinel = /^(rediss?)\+sentinel:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+)\/([^/]+)(?:\/(\d+))?\/?$/.exec(url);
   if (sentinel) {
     const [, scheme, user, password, hosts, name, db] = sentinel;
-    const sentinels = hosts!.split(',').map((hostPort) => {
+    const sentinels = hosts.split(',').map((hostPort) => {
       const [host, port] = hostPort.split(':');
-      return { host: host!, port: port ? Number(port) : 26379 };
+      return { host: host, port: port ? Number(port) : 26379 };
     });
     return {
       ...base,
       sentinels,
-      name: decodeURIComponent(name!),
+      name: decodeURIComponent(name),
       username: user ? decodeURIComponent(user) : undefined,
       password: password ? decodeURIComponent(password) : undefined,
       sentinelPassword: password ? decodeURIComponent(password) : undefined,

@@ -85,8 +85,8 @@ export class OrderScripts {
       input.idempotencyTtlSeconds,
     );
     const [code, orderId, bodyHash] = reply;
-    if (code === 'exists') return { code, orderId: orderId!, bodyHash: bodyHash! };
-    if (code === 'created' || code === 'idempotent') return { code, orderId: orderId! };
+    if (code === 'exists') return { code, orderId: orderId, bodyHash: bodyHash };
+    if (code === 'created' || code === 'idempotent') return { code, orderId: orderId };
     throw new Error(`accept-order: unexpected reply ${JSON.stringify(reply)}`);
   }
 
