@@ -37,21 +37,31 @@ async function closeRedis(redis: Redis): Promise<void> {
   } catch {
     // already closing or unreachable: disconnect below
   }
-  redis.disconnect();
+  // After a clean QUIT the status is 'end'; disconnecting again would leave a 2 s timer behind.
+  if ((redis.status as string) !== 'end') redis.disconnect();
 }
 
+/**
+ * Logs connection state changes once per change: while Redis is away ioredis alternates `error` and
+ * `reconnecting` many times a second, which would flood the log; one `down` line and one `ready`
+ * line tell the story.
+ */
 function watch(redis: Redis, name: string, logger: Logger): void {
-  let last = '';
-  const report = (state: string, err?: unknown): void => {
-    if (state === last) return;
-    last = state;
-    const level = state === 'ready' ? 'info' : 'warn';
-    logger[level]({ event: LogEvent.RedisState, connection: name, state, err }, `redis ${name} connection ${state}`);
+  let state: 'unknown' | 'up' | 'down' = 'unknown';
+  redis.on('ready', () => {
+    if (state === 'up') return;
+    state = 'up';
+    logger.info({ event: LogEvent.RedisState, connection: name, state: 'ready' }, `redis ${name} connection ready`);
+  });
+  const onDown = (what: string, err?: unknown): void => {
+    if (state === 'down') return;
+    state = 'down';
+    // ioredis marks a close we asked for (QUIT on shutdown); that one is not a problem.
+    const expected = (redis as unknown as { manuallyClosing?: boolean }).manuallyClosing === true;
+    logger[expected ? 'info' : 'warn']({ event: LogEvent.RedisState, connection: name, state: what, err }, `redis ${name} connection ${what}`);
   };
-  redis.on('ready', () => report('ready'));
-  redis.on('error', (err: unknown) => report('error', err));
-  redis.on('end', () => report('end'));
-  redis.on('reconnecting', () => report('reconnecting'));
+  redis.on('error', (err: unknown) => onDown('error', err));
+  redis.on('close', () => onDown('closed'));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, type INestApplication } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { STATUS_CODES } from 'node:http';
 import type { Logger } from 'pino';
 import type { FieldError } from '../envelope';
 
@@ -15,7 +16,7 @@ export interface ErrorBody {
 export class FieldValidationException extends HttpException {
   constructor(error: FieldError, status: HttpStatus = HttpStatus.BAD_REQUEST) {
     super(
-      { statusCode: status, error: status === HttpStatus.CONFLICT ? 'Conflict' : 'Bad Request', message: `${error.field} ${error.message}`, field: error.field },
+      { statusCode: status, error: reason(status), message: `${error.field} ${error.message}`, field: error.field },
       status,
     );
   }
@@ -28,16 +29,10 @@ export class RedisUnavailableException extends HttpException {
   }
 }
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
+/** The standard reason phrase for an HTTP status ("Payload Too Large"). */
+function reason(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}
 
 /**
  * Turns every error (Nest's, Fastify's own body-parser errors such as invalid JSON or 413, and
@@ -51,39 +46,41 @@ export class HttpErrorFilter implements ExceptionFilter {
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const body = toErrorBody(exception);
-    if (body.statusCode >= 500 && body.statusCode !== 503) this.logger.error({ err: exception }, 'request failed');
-    const { httpAdapter } = this.adapterHost;
-    httpAdapter.reply(host.switchToHttp().getResponse(), body, body.statusCode);
+    const { status, body } = toErrorBody(exception);
+    if (status >= 500 && status !== 503) this.logger.error({ err: exception }, 'request failed');
+    this.adapterHost.httpAdapter.reply(host.switchToHttp().getResponse(), body, status);
   }
 }
 
-/** Maps any thrown value (Nest HttpException, Fastify error, other) to the JSON {@link ErrorBody}. */
-export function toErrorBody(exception: unknown): ErrorBody {
+/** Body for an error Fastify raised before routing (Nest re-throws it as a plain-string HttpException). */
+function parserErrorBody(status: number, text: string): ErrorBody {
+  if (status === 413) return { statusCode: 413, error: reason(413), message: 'body must be at most 64 KiB', field: 'body' };
+  if (status === 415) return { statusCode: 415, error: reason(415), message: 'Content-Type must be application/json', field: 'Content-Type' };
+  if (status === 400) return { statusCode: 400, error: reason(400), message: `body is invalid: ${text}`, field: 'body' };
+  return { statusCode: status, error: reason(status), message: text };
+}
+
+/**
+ * Maps any thrown value (Nest HttpException, Fastify error, other) to a status and JSON body: an
+ * {@link ErrorBody}, or a structured body passed through as it is (terminus health reports).
+ */
+export function toErrorBody(exception: unknown): { status: number; body: ErrorBody | object } {
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();
-    if (typeof response === 'object' && response !== null && 'message' in response) {
+    if (typeof response === 'string') return { status, body: parserErrorBody(status, response) };
+    if ('message' in response) {
       const r = response as Partial<ErrorBody> & { message: unknown };
       const message = Array.isArray(r.message) ? r.message.join('; ') : String(r.message);
-      return { statusCode: status, error: r.error ?? REASONS[status] ?? 'Error', message, ...(r.field ? { field: r.field } : {}) };
+      return { status, body: { statusCode: status, error: r.error ?? reason(status), message, ...(r.field ? { field: r.field } : {}) } };
     }
-    const text = typeof response === 'string' ? response : JSON.stringify(response);
-    // A plain-string HttpException is how Nest re-throws Fastify's body parser errors.
-    if (status === 413) return { statusCode: 413, error: REASONS[413], message: 'request body is larger than 64 KiB', field: 'body' };
-    if (status === 400 || status === 415) return { statusCode: status, error: REASONS[status], message: `body is invalid: ${text}`, field: 'body' };
-    return { statusCode: status, error: REASONS[status] ?? 'Error', message: text };
+    return { status, body: response };
   }
-  // Fastify's own errors (FST_ERR_CTP_INVALID_JSON_BODY, FST_ERR_CTP_BODY_TOO_LARGE, …) carry statusCode.
-  const e = exception as { statusCode?: unknown; message?: unknown; code?: unknown };
+  const e = exception as { statusCode?: unknown; message?: unknown } | null;
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    const status = e.statusCode;
-    let message = typeof e.message === 'string' ? e.message : 'invalid request';
-    if (status === 413) message = 'request body is larger than 64 KiB';
-    if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') message = `body is not valid JSON: ${message}`;
-    return { statusCode: status, error: REASONS[status] ?? 'Error', message, ...(status === 400 ? { field: 'body' } : {}) };
+    return { status: e.statusCode, body: parserErrorBody(e.statusCode, typeof e.message === 'string' ? e.message : 'invalid request') };
   }
-  return { statusCode: 500, error: 'Internal Server Error', message: 'internal error' };
+  return { status: 500, body: { statusCode: 500, error: reason(500), message: 'internal error' } };
 }
 
 /**

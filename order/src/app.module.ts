@@ -1,0 +1,22 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { CoreModule, type Logger } from '@eo/core';
+import type { OrderConfig } from './config';
+import { HealthModule } from './health/health.module';
+import { OrdersModule } from './orders/orders.module';
+
+/** The order service. */
+@Module({})
+export class AppModule {
+  /** Builds the application for one configuration and logger. */
+  static forRoot(config: OrderConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        // Fail-fast commands: while Redis is away a POST answers 503 at once instead of queueing.
+        CoreModule.forRoot({ config, logger, failFastCommands: true }),
+        OrdersModule.forRoot({ recoveryGraceMs: config.recoveryGraceMs, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,42 @@
+import { Body, Controller, Get, Headers, Param, Post, Query, Res } from '@nestjs/common';
+import { FieldValidationException, type Validated } from '@eo/core';
+import type { AcceptedOrder, OrderView } from './order.dto';
+import { validateIdempotencyKey, validateOrderIdParam, validatePlaceOrder, validateWaitMs } from './order-request.validation';
+import { OrdersService } from './orders.service';
+
+/** The part of the HTTP reply a handler touches: the status of a 200-or-202 answer. */
+interface StatusReply {
+  status(code: number): unknown;
+}
+
+function valid<T>(result: Validated<T>): T {
+  if (!result.ok) throw new FieldValidationException(result.error);
+  return result.value;
+}
+
+/** `POST /orders` and `GET /orders/:id`. Input is validated by hand: every rule names its field. */
+@Controller('orders')
+export class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  /** Accepts an order: 202 when new, 200 with the stored order for a replay, 409 for a conflicting reuse. */
+  @Post()
+  async place(
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: unknown,
+    @Res({ passthrough: true }) reply: StatusReply,
+  ): Promise<AcceptedOrder | OrderView> {
+    const key = valid(validateIdempotencyKey(idempotencyKey));
+    const request = valid(validatePlaceOrder(body));
+    const outcome = await this.orders.place(request, key);
+    reply.status(outcome.status);
+    return outcome.body;
+  }
+
+  /** The order; with `?waitMs=N` held until it is terminal or N ms pass. */
+  @Get(':id')
+  async get(@Param('id') id: unknown, @Query('waitMs') waitMs: unknown): Promise<OrderView> {
+    const orderId = valid(validateOrderIdParam(id));
+    return this.orders.waitForTerminal(orderId, valid(validateWaitMs(waitMs)));
+  }
+}

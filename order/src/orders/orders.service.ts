@@ -1,0 +1,161 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import {
+  COMMANDS,
+  FieldValidationException,
+  LOGGER,
+  LogEvent,
+  OrderScripts,
+  OrderStatus,
+  RedisKeys,
+  RedisUnavailableException,
+  buildEnvelope,
+  isTerminal,
+  type Logger,
+} from '@eo/core';
+import { toOrderView, type AcceptedOrder, type OrderView, type PlaceOrderRequest } from './order.dto';
+import { OrderStatusWatcher } from './order-status.watcher';
+import { TracePropagator } from './trace-propagator';
+
+/** Injection token of {@link OrdersSettings}. */
+export const ORDERS_SETTINGS = Symbol('ORDERS_SETTINGS');
+
+/** How accepted orders are recorded (from `RECOVERY_GRACE_MS` and `IDEMPOTENCY_TTL_SECONDS`). */
+export interface OrdersSettings {
+  recoveryGraceMs: number;
+  idempotencyTtlSeconds: number;
+}
+
+/** What `POST /orders` answers: 202 for a new order, 200 with the stored order for a replay. */
+export type PlaceOrderOutcome = { status: HttpStatus.ACCEPTED; body: AcceptedOrder } | { status: HttpStatus.OK; body: OrderView };
+
+interface StoredOrder {
+  bodyHash: string | undefined;
+  view: OrderView;
+}
+
+/** Message of the 503 a POST gets when Redis fails; the client's safe move is the same request again. */
+export const ACCEPT_UNAVAILABLE = 'Redis is unavailable; the order was not accepted. Retry with the same Idempotency-Key.';
+const READ_UNAVAILABLE = 'Redis is unavailable; the order could not be read. Retry later.';
+
+function conflict(field: string, message: string): FieldValidationException {
+  return new FieldValidationException({ field, message }, HttpStatus.CONFLICT);
+}
+
+/**
+ * Identifies a request's content so a replay (same key or same orderId) can be told from a
+ * conflicting reuse. Covers what the client chose, not what the server filled in.
+ */
+export function hashOrderBody(request: PlaceOrderRequest): string {
+  const canonical = JSON.stringify({ orderId: request.orderId ?? null, items: request.items });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Accepts orders (DESIGN step 1) and reads them back, optionally waiting for a terminal status. */
+@Injectable()
+export class OrdersService {
+  constructor(
+    private readonly scripts: OrderScripts,
+    @Inject(COMMANDS) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly watcher: OrderStatusWatcher,
+    private readonly trace: TracePropagator,
+    @Inject(ORDERS_SETTINGS) private readonly settings: OrdersSettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Stores, backlogs and publishes a new order in one script, or recognises a replay. Answers only
+   * after the script's reply: a 202 means the order is durable in Redis and on the backlog.
+   */
+  async place(request: PlaceOrderRequest, idempotencyKey: string | undefined): Promise<PlaceOrderOutcome> {
+    const orderId = request.orderId ?? randomUUID();
+    const bodyHash = hashOrderBody(request);
+    const createdAt = new Date().toISOString();
+    const envelope = buildEnvelope(orderId, request.items, createdAt, this.trace.headers());
+    const result = await this.redisCall('accept', ACCEPT_UNAVAILABLE, () =>
+      this.scripts.accept({
+        orderId,
+        items: request.items,
+        bodyHash,
+        createdAt,
+        envelope: JSON.stringify(envelope),
+        recoveryGraceMs: this.settings.recoveryGraceMs,
+        idempotencyKey,
+        idempotencyTtlSeconds: this.settings.idempotencyTtlSeconds,
+      }),
+    );
+    switch (result.code) {
+      case 'created':
+        this.logger.info({ event: LogEvent.OrderAccepted, orderId, items: request.items.length }, 'order accepted');
+        return { status: HttpStatus.ACCEPTED, body: { orderId, status: OrderStatus.Pending } };
+      case 'idempotent': {
+        const stored = await this.readStored(result.orderId, ACCEPT_UNAVAILABLE);
+        if (stored?.bodyHash !== bodyHash) {
+          throw conflict('Idempotency-Key', `was already used for order ${result.orderId} with a different body`);
+        }
+        return { status: HttpStatus.OK, body: stored.view };
+      }
+      case 'exists': {
+        const stored = result.bodyHash === bodyHash ? await this.readStored(orderId, ACCEPT_UNAVAILABLE) : undefined;
+        if (!stored) throw conflict('orderId', `${orderId} already names an order with a different body`);
+        return { status: HttpStatus.OK, body: stored.view };
+      }
+    }
+  }
+
+  /** The order now; 404 when there is none. */
+  async find(orderId: string): Promise<OrderView> {
+    const stored = await this.readStored(orderId, READ_UNAVAILABLE);
+    if (!stored) {
+      throw new NotFoundException({
+        statusCode: HttpStatus.NOT_FOUND,
+        error: 'Not Found',
+        message: `id ${orderId} names no order`,
+        field: 'id',
+      });
+    }
+    return stored.view;
+  }
+
+  /**
+   * The order once it is terminal, or as it is after `waitMs`. Woken by the `order_status` event,
+   * so it answers as soon as a replica commits; every wake-up re-reads Redis, which stays the truth.
+   */
+  async waitForTerminal(orderId: string, waitMs: number): Promise<OrderView> {
+    if (waitMs <= 0) return this.find(orderId);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      // Registered before the read: a commit landing between the read and the wait still wakes us.
+      const watch = this.watcher.watch(orderId, deadline - Date.now());
+      try {
+        const view = await this.find(orderId);
+        if (isTerminal(view.status) || Date.now() >= deadline) return view;
+        // After a timeout or on shutdown, one last read covers an event lost in a reconnect.
+        if ((await watch.woken) !== 'changed') return await this.find(orderId);
+      } finally {
+        watch.cancel();
+      }
+    }
+  }
+
+  private async readStored(orderId: string, unavailable: string): Promise<StoredOrder | undefined> {
+    const hash = await this.redisCall('read', unavailable, () => this.redis.hgetall(this.keys.order(orderId)));
+    const view = toOrderView(orderId, hash);
+    return view ? { bodyHash: hash.bodyHash, view } : undefined;
+  }
+
+  /**
+   * Runs one Redis call; any failure (connection down, command timeout, script error) becomes a 503.
+   * The commands connection fails fast while disconnected, so this never holds a request for long.
+   */
+  private async redisCall<T>(operation: string, unavailable: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      this.logger.warn({ event: LogEvent.OrderError, operation, err }, `redis ${operation} failed; answering 503`);
+      throw new RedisUnavailableException(unavailable);
+    }
+  }
+}
