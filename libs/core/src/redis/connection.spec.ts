@@ -1,0 +1,45 @@
+import { ConfigError } from '../config/env';
+import { redisOptionsFromUrl } from './connection';
+
+const policy = { connectionName: 't', offlineQueue: true, commandTimeoutMs: 1000 };
+
+describe('redisOptionsFromUrl', () => {
+  it('reads host, port, credentials and database from a redis:// URL', () => {
+    expect(redisOptionsFromUrl('redis://user:p%40ss@cache.local:6380/2', policy)).toMatchObject({
+      host: 'cache.local',
+      port: 6380,
+      username: 'user',
+      password: 'p@ss',
+      db: 2,
+      tls: undefined,
+    });
+  });
+
+  it('turns on TLS for rediss://', () => {
+    expect(redisOptionsFromUrl('rediss://cache.local', policy)).toMatchObject({ host: 'cache.local', port: 6379, tls: {} });
+  });
+
+  it('reads sentinels and the master name from redis+sentinel://', () => {
+    expect(redisOptionsFromUrl('redis+sentinel://:secret@s1:26379,s2:26380,s3/mymaster/1', policy)).toMatchObject({
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+        { host: 's3', port: 26379 },
+      ],
+      name: 'mymaster',
+      password: 'secret',
+      sentinelPassword: 'secret',
+      db: 1,
+    });
+  });
+
+  it('fails fast (no offline queue) for request paths and queues for background ones', () => {
+    expect(redisOptionsFromUrl('redis://h', { ...policy, offlineQueue: false })).toMatchObject({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    expect(redisOptionsFromUrl('redis://h', policy)).toMatchObject({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+  });
+
+  it('names REDIS_URL when the database is not a number', () => {
+    expect(() => redisOptionsFromUrl('redis://h/abc', policy)).toThrow(ConfigError);
+    expect(() => redisOptionsFromUrl('redis://h/abc', policy)).toThrow(/^REDIS_URL/);
+  });
+});
