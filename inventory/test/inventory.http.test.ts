@@ -29,7 +29,7 @@ async function startReplica(name: string): Promise<Replica> {
   return { app, url: `http://127.0.0.1:${port}`, logs };
 }
 
-async function call(method: string, path: string, body?: unknown, replica = replicas[0]!): Promise<{ status: number; body: Record<string, unknown> }> {
+async function call(method: string, path: string, body?: unknown, replica = replicas[0]): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${replica.url}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -122,10 +122,10 @@ describe('order processing across two in-process replicas', () => {
 describe('readiness', () => {
   it('turns 503 while Redis is away and 200 again once it is back and re-subscribed', async () => {
     await server.stop({ keepData: true });
-    await waitForReady(replicas[0]!, 503);
+    await waitForReady(replicas[0], 503);
     expect((await call('GET', '/health/live')).status).toBe(200);
     await server.restart();
-    await waitForReady(replicas[0]!, 200, 15_000);
-    await waitForReady(replicas[1]!, 200, 15_000);
+    await waitForReady(replicas[0], 200, 15_000);
+    await waitForReady(replicas[1], 200, 15_000);
   });
 });
