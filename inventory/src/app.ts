@@ -7,9 +7,13 @@ import type { InventoryConfig } from './config';
 
 /** Creates (but does not start listening) one inventory replica; used by main.ts and the tests. */
 export async function createInventoryApp(config: InventoryConfig, logger: Logger): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), new FastifyAdapter({ bodyLimit: 65_536 }), {
-    logger: new NestPinoLogger(logger),
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, logger),
+    new FastifyAdapter({ bodyLimit: 65_536 }),
+    {
+      logger: new NestPinoLogger(logger),
+    },
+  );
   installErrorHandling(app, logger);
   return app;
 }

@@ -1,15 +1,8 @@
-import { type CommonConfig, ConfigError, type Env, intVar, loadCommonConfig } from '@eo/core';
+import { type CommonConfig, ConfigError, type ConsumerOptions, type Env, intVar, loadCommonConfig } from '@eo/core';
 
-/** Inventory service settings (DESIGN.md "Configuration"). */
-export interface InventoryConfig extends CommonConfig {
-  lockTtlMs: number;
-  sweepIntervalMs: number;
-  sweepBatch: number;
-  maxAttempts: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
+/** Inventory service settings (DESIGN.md "Configuration"): the consumer's tuning plus the simulated work. */
+export interface InventoryConfig extends CommonConfig, ConsumerOptions {
   workDelayMs: number;
-  shutdownTimeoutMs: number;
 }
 
 /** Reads the inventory configuration; throws {@link ConfigError} naming the first bad variable. */

@@ -13,10 +13,15 @@ async function bootstrap(): Promise<void> {
   const app = await createInventoryApp(config, logger);
   exitOnSignals(app, logger, config.shutdownTimeoutMs + 5_000);
   await app.listen(config.port, '0.0.0.0');
-  logger.info({ event: LogEvent.ServiceStarted, port: config.port, lockTtlMs: config.lockTtlMs, sweepIntervalMs: config.sweepIntervalMs }, 'inventory replica started');
+  logger.info(
+    { event: LogEvent.ServiceStarted, port: config.port, lockTtlMs: config.lockTtlMs, sweepIntervalMs: config.sweepIntervalMs },
+    'inventory replica started',
+  );
 }
 
 bootstrap().catch((error: unknown) => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'fatal', service: 'inventory', msg: 'failed to start', err: String(error) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level: 'fatal', service: 'inventory', msg: 'failed to start', err: String(error) })}\n`,
+  );
   process.exit(1);
 });

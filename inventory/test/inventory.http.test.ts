@@ -21,15 +21,29 @@ let scripts: OrderScripts;
 let replicas: Replica[] = [];
 
 async function startReplica(name: string): Promise<Replica> {
-  const config = loadInventoryConfig({ REDIS_URL: server.url, PORT: '0', REPLICA_NAME: name, SWEEP_INTERVAL_MS: '100', LOCK_TTL_MS: '1000' });
+  const config = loadInventoryConfig({
+    REDIS_URL: server.url,
+    PORT: '0',
+    REPLICA_NAME: name,
+    SWEEP_INTERVAL_MS: '100',
+    LOCK_TTL_MS: '1000',
+  });
   const logs: LogLine[] = [];
-  const app = await createInventoryApp(config, createLogger(config, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) }));
+  const app = await createInventoryApp(
+    config,
+    createLogger(config, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) }),
+  );
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, url: `http://127.0.0.1:${port}`, logs };
 }
 
-async function call(method: string, path: string, body?: unknown, replica = replicas[0]): Promise<{ status: number; body: Record<string, unknown> }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  replica = replicas[0],
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${replica.url}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -40,7 +54,12 @@ async function call(method: string, path: string, body?: unknown, replica = repl
 
 async function waitForReady(replica: Replica, expected: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await fetch(`${replica.url}/health/ready`).then((r) => r.status, () => 0)) !== expected) {
+  while (
+    (await fetch(`${replica.url}/health/ready`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== expected
+  ) {
     if (Date.now() > deadline) throw new Error(`readiness never became ${expected}`);
     await sleep(50);
   }
@@ -63,7 +82,10 @@ describe('stock API', () => {
   it('sets, reads and lists stock, from any replica', async () => {
     expect(await call('PUT', '/inventory/B-2', { available: 7 })).toEqual({ status: 200, body: { sku: 'B-2', available: 7, reserved: 0 } });
     await call('PUT', '/inventory/A-1', { available: 3 });
-    expect(await call('GET', '/inventory/B-2', undefined, replicas[1])).toEqual({ status: 200, body: { sku: 'B-2', available: 7, reserved: 0 } });
+    expect(await call('GET', '/inventory/B-2', undefined, replicas[1])).toEqual({
+      status: 200,
+      body: { sku: 'B-2', available: 7, reserved: 0 },
+    });
     const page1 = await call('GET', '/inventory?limit=1');
     expect(page1.body).toEqual({ items: [{ sku: 'A-1', available: 3, reserved: 0 }], nextCursor: 'A-1' });
     const page2 = await call('GET', '/inventory?limit=1&cursor=A-1');

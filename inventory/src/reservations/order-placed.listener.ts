@@ -26,16 +26,8 @@ export class OrderPlacedListener implements OnApplicationBootstrap, BeforeApplic
       subscriber,
       keys,
       logger,
-      {
-        replica: config.replica,
-        lockTtlMs: config.lockTtlMs,
-        sweepIntervalMs: config.sweepIntervalMs,
-        sweepBatch: config.sweepBatch,
-        maxAttempts: config.maxAttempts,
-        retryBaseMs: config.retryBaseMs,
-        retryMaxMs: config.retryMaxMs,
-        shutdownTimeoutMs: config.shutdownTimeoutMs,
-      },
+      config,
+
       (order, signal) => reservations.prepare(order, signal),
     );
   }

@@ -52,5 +52,6 @@ export class StockController {
 }
 
 function checkSkuCursor(cursor: string): void {
-  if (!OrderLimits.skuPattern.test(cursor)) throw new FieldValidationException({ field: 'cursor', message: 'must be a SKU returned as nextCursor' });
+  if (!OrderLimits.skuPattern.test(cursor))
+    throw new FieldValidationException({ field: 'cursor', message: 'must be a SKU returned as nextCursor' });
 }

@@ -29,9 +29,13 @@ export interface CoreModuleOptions {
   failFastCommands: boolean;
 }
 
+/** Connections we are closing on purpose: their `close` is logged as info, not as a problem. */
+const closingOnPurpose = new WeakSet<Redis>();
+
 /** QUIT politely (bounded to 1 s), then drop the socket. */
 async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'end') return;
+  closingOnPurpose.add(redis);
   try {
     await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
   } catch {
@@ -56,9 +60,10 @@ function watch(redis: Redis, name: string, logger: Logger): void {
   const onDown = (what: string, err?: unknown): void => {
     if (state === 'down') return;
     state = 'down';
-    // ioredis marks a close we asked for (QUIT on shutdown); that one is not a problem.
-    const expected = (redis as unknown as { manuallyClosing?: boolean }).manuallyClosing === true;
-    logger[expected ? 'info' : 'warn']({ event: LogEvent.RedisState, connection: name, state: what, err }, `redis ${name} connection ${what}`);
+    logger[closingOnPurpose.has(redis) ? 'info' : 'warn'](
+      { event: LogEvent.RedisState, connection: name, state: what, err },
+      `redis ${name} connection ${what}`,
+    );
   };
   redis.on('error', (err: unknown) => onDown('error', err));
   redis.on('close', () => onDown('closed'));
@@ -111,7 +116,11 @@ export class CoreModule implements OnApplicationShutdown {
       providers: [
         { provide: LOGGER, useValue: logger },
         { provide: RedisKeys, useValue: new RedisKeys(config.redisNamespace) },
-        { provide: OrderScripts, inject: [COMMANDS, RedisKeys], useFactory: (redis: Redis, keys: RedisKeys) => new OrderScripts(redis, keys) },
+        {
+          provide: OrderScripts,
+          inject: [COMMANDS, RedisKeys],
+          useFactory: (redis: Redis, keys: RedisKeys) => new OrderScripts(redis, keys),
+        },
         RedisHealthIndicator,
       ],
       exports: [LOGGER, RedisKeys, OrderScripts, RedisHealthIndicator, TerminusModule],

@@ -72,12 +72,7 @@ export function isValidOrderId(value: unknown): value is string {
 }
 
 /** Builds the envelope for an accepted order. */
-export function buildEnvelope(
-  orderId: string,
-  items: OrderItem[],
-  createdAt: string,
-  trace?: Record<string, string>,
-): OrderPlacedEnvelope {
+export function buildEnvelope(orderId: string, items: OrderItem[], createdAt: string, trace?: Record<string, string>): OrderPlacedEnvelope {
   const envelope: OrderPlacedEnvelope = { v: 1, type: 'OrderPlaced', orderId, items, createdAt };
   if (trace && Object.keys(trace).length > 0) envelope.trace = trace;
   return envelope;

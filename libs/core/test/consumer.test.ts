@@ -66,7 +66,14 @@ async function startReplica(
     { service: 'inventory', env: 'test', version: '0', replica, logLevel: 'info' },
     { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) },
   );
-  const consumer = new ExactlyOnceConsumer(new OrderScripts(client(), keys), client(), keys, logger, { ...baseOptions, replica, ...options }, work);
+  const consumer = new ExactlyOnceConsumer(
+    new OrderScripts(client(), keys),
+    client(),
+    keys,
+    logger,
+    { ...baseOptions, replica, ...options },
+    work,
+  );
   await consumer.start();
   running.push(consumer);
   return consumer;
@@ -108,6 +115,12 @@ async function statuses(keys: RedisKeys, ids: string[]): Promise<string[]> {
 const processedCount = (logs: LogLine[], orderId: string): number =>
   logs.filter((l) => l.event === 'order.processed' && l.orderId === orderId).length;
 
+/** A replica logs `order.processed` just after its commit returns: wait for the lines, not only the status. */
+async function waitForProcessedLogs(logs: LogLine[], ids: string[]): Promise<void> {
+  await waitUntil('order.processed lines', () => ids.every((id) => processedCount(logs, id) >= 1));
+  await sleep(100); // room for a (wrong) second line to show up before the counts are checked
+}
+
 describe('ExactlyOnceConsumer with three replicas on a real Redis', () => {
   it('processes each of 300 concurrent orders exactly once over a scarce SKU without overselling', async () => {
     const keys = namespace();
@@ -116,9 +129,15 @@ describe('ExactlyOnceConsumer with three replicas on a real Redis', () => {
     await seedStock(keys, 'PLENTY', 1_000_000);
     await Promise.all(['r0', 'r1', 'r2'].map((r) => startReplica(keys, r, logs)));
     const ids = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => placeOrder(keys, `o${i}`, [{ sku: 'SCARCE', quantity: 1 + (i % 2) }, { sku: 'PLENTY', quantity: 1 }])),
+      Array.from({ length: 300 }, (_, i) =>
+        placeOrder(keys, `o${i}`, [
+          { sku: 'SCARCE', quantity: 1 + (i % 2) },
+          { sku: 'PLENTY', quantity: 1 },
+        ]),
+      ),
     );
     await waitUntil('all orders terminal', async () => (await statuses(keys, ids)).every((s) => s !== 'PENDING'));
+    await waitForProcessedLogs(logs, ids);
 
     for (const id of ids) expect(processedCount(logs, id)).toBe(1);
     const scarce = await admin.hgetall(keys.stock('SCARCE'));
@@ -142,6 +161,7 @@ describe('ExactlyOnceConsumer with three replicas on a real Redis', () => {
     const envelope = JSON.stringify(buildEnvelope(id, [{ sku: 'DUP', quantity: 3 }], new Date().toISOString()));
     await Promise.all(Array.from({ length: 5 }, () => admin.publish(keys.orderUpdatesChannel, envelope)));
     await waitUntil('terminal', async () => (await statuses(keys, [id]))[0] === 'RESERVED');
+    await waitForProcessedLogs(logs, [id]);
     await admin.publish(keys.orderUpdatesChannel, envelope);
     await sleep(200);
     expect(processedCount(logs, id)).toBe(1);
@@ -154,7 +174,12 @@ describe('ExactlyOnceConsumer with three replicas on a real Redis', () => {
     const logs: LogLine[] = [];
     await seedStock(keys, 'M', 5);
     await startReplica(keys, 'r0', logs);
-    for (const bad of ['not json', '[]', '{"v":2}', '{"v":1,"type":"OrderPlaced","orderId":"x","items":[],"createdAt":"2026-01-01T00:00:00Z"}']) {
+    for (const bad of [
+      'not json',
+      '[]',
+      '{"v":2}',
+      '{"v":1,"type":"OrderPlaced","orderId":"x","items":[],"createdAt":"2026-01-01T00:00:00Z"}',
+    ]) {
       await admin.publish(keys.orderUpdatesChannel, bad);
     }
     const id = await placeOrder(keys, 'after-garbage', [{ sku: 'M', quantity: 1 }]);
@@ -169,6 +194,7 @@ describe('ExactlyOnceConsumer with three replicas on a real Redis', () => {
     const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => placeOrder(keys, `late-${i}`, [{ sku: 'LATE', quantity: 1 }], 0)));
     await Promise.all(['r0', 'r1', 'r2'].map((r) => startReplica(keys, r, logs)));
     await waitUntil('all terminal', async () => (await statuses(keys, ids)).every((s) => s === 'RESERVED'));
+    await waitForProcessedLogs(logs, ids);
     for (const id of ids) expect(processedCount(logs, id)).toBe(1);
     expect(logs.filter((l) => l.event === 'order.recovered').length).toBeGreaterThanOrEqual(50);
     expect(await admin.hgetall(keys.stock('LATE'))).toEqual({ available: '950', reserved: '50' });
@@ -230,6 +256,7 @@ describe('ExactlyOnceConsumer with three replicas on a real Redis', () => {
     expect(logs.some((l) => l.event === 'order.released' && l.orderId === id)).toBe(true);
     await startReplica(keys, 'fresh', logs);
     await waitUntil('RESERVED by fresh', async () => (await admin.hget(keys.order(id), 'processedBy')) === 'fresh');
+    await waitForProcessedLogs(logs, [id]);
     expect(processedCount(logs, id)).toBe(1);
     expect(await admin.hgetall(keys.stock('H'))).toEqual({ available: '3', reserved: '2' });
   });

@@ -76,8 +76,14 @@ describe('accept-order', () => {
   it('returns the existing order for a repeated idempotency key and writes nothing new', async () => {
     const first = await placeOrder([{ sku: 'A', quantity: 1 }], { idempotencyKey: 'k-1' });
     const again = await scripts.accept({
-      orderId: 'another-id', items: [{ sku: 'A', quantity: 1 }], bodyHash: 'x', createdAt: NOW,
-      envelope: '{}', recoveryGraceMs: 1, idempotencyKey: 'k-1', idempotencyTtlSeconds: 60,
+      orderId: 'another-id',
+      items: [{ sku: 'A', quantity: 1 }],
+      bodyHash: 'x',
+      createdAt: NOW,
+      envelope: '{}',
+      recoveryGraceMs: 1,
+      idempotencyKey: 'k-1',
+      idempotencyTtlSeconds: 60,
     });
     expect(again).toEqual({ code: 'idempotent', orderId: first });
     expect(await redis.exists(keys.order('another-id'))).toBe(0);
@@ -87,8 +93,13 @@ describe('accept-order', () => {
   it('reports an existing client-chosen order id with its body hash instead of overwriting it', async () => {
     await placeOrder([{ sku: 'A', quantity: 1 }], { orderId: 'client-1' });
     const again = await scripts.accept({
-      orderId: 'client-1', items: [{ sku: 'B', quantity: 9 }], bodyHash: 'different', createdAt: NOW,
-      envelope: '{}', recoveryGraceMs: 1, idempotencyTtlSeconds: 60,
+      orderId: 'client-1',
+      items: [{ sku: 'B', quantity: 9 }],
+      bodyHash: 'different',
+      createdAt: NOW,
+      envelope: '{}',
+      recoveryGraceMs: 1,
+      idempotencyTtlSeconds: 60,
     });
     expect(again).toEqual({ code: 'exists', orderId: 'client-1', bodyHash: `hash-${JSON.stringify([{ sku: 'A', quantity: 1 }])}` });
     expect(await redis.hget(keys.order('client-1'), 'items')).toBe(JSON.stringify([{ sku: 'A', quantity: 1 }]));
@@ -128,7 +139,11 @@ describe('commit-order', () => {
   it('reserves every item, sets RESERVED, leaves the backlog and deletes the lock', async () => {
     await seedStock('R1', 10);
     await seedStock('R2', 10);
-    const orderId = await placeOrder([{ sku: 'R1', quantity: 3 }, { sku: 'R2', quantity: 4 }, { sku: 'R1', quantity: 1 }]);
+    const orderId = await placeOrder([
+      { sku: 'R1', quantity: 3 },
+      { sku: 'R2', quantity: 4 },
+      { sku: 'R1', quantity: 1 },
+    ]);
     const { attempt, items } = await claimed(orderId);
     expect(await scripts.commit(attempt, items, NOW)).toEqual({ code: 'reserved', attempts: 1 });
     expect(await redis.hgetall(keys.stock('R1'))).toEqual({ available: '6', reserved: '4' });
@@ -142,7 +157,10 @@ describe('commit-order', () => {
   it('reserves nothing when one item is short (all or nothing) and rejects', async () => {
     await seedStock('S1', 10);
     await seedStock('S2', 1);
-    const orderId = await placeOrder([{ sku: 'S1', quantity: 5 }, { sku: 'S2', quantity: 2 }]);
+    const orderId = await placeOrder([
+      { sku: 'S1', quantity: 5 },
+      { sku: 'S2', quantity: 2 },
+    ]);
     const { attempt, items } = await claimed(orderId);
     expect(await scripts.commit(attempt, items, NOW)).toEqual({ code: 'rejected', attempts: 1, sku: 'S2' });
     expect(await redis.hgetall(keys.stock('S1'))).toEqual({ available: '10', reserved: '0' });

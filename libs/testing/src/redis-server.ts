@@ -1,12 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import Redis from 'ioredis';
 
-/** Path of the redis-server binary (`REDIS_SERVER_BIN` overrides). */
-export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
+/** Finds an executable on `PATH` (Homebrew and other non-Debian installs live outside /usr/bin). */
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+/** Path of the redis-server binary: `REDIS_SERVER_BIN`, else `/usr/bin/redis-server`, else the one on `PATH`. */
+export const REDIS_SERVER_BIN =
+  process.env.REDIS_SERVER_BIN ??
+  (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : (findOnPath('redis-server') ?? '/usr/bin/redis-server'));
 
 /** Finds a TCP port that is free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
@@ -21,6 +31,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+function acceptsTcp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 /** Options of a private Redis. */
 export interface RedisServerOptions {
   /** Data directory; a fresh temp dir (removed on stop) when omitted. */
@@ -30,6 +51,13 @@ export interface RedisServerOptions {
   appendfsync?: 'always' | 'everysec' | 'no';
   /** Forward redis-server's own output here (default: discarded). */
   onOutput?: (line: string) => void;
+  /** Called when the server exits without {@link RedisServer.stop} having been called. */
+  onExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
+  /**
+   * Run in its own process group, so a terminal's Ctrl-C reaches only the supervisor, which then
+   * stops Redis after the services (`npm start`).
+   */
+  detached?: boolean;
 }
 
 /**
@@ -42,7 +70,12 @@ export class RedisServer {
   private process: ChildProcess | undefined;
   private readonly ownsDir: boolean;
 
-  private constructor(port: number, dir: string, ownsDir: boolean, private readonly options: RedisServerOptions) {
+  private constructor(
+    port: number,
+    dir: string,
+    ownsDir: boolean,
+    private readonly options: RedisServerOptions,
+  ) {
     this.port = port;
     this.dir = dir;
     this.ownsDir = ownsDir;
@@ -51,7 +84,9 @@ export class RedisServer {
   /** Starts a server and waits until it answers PING. */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     if (!existsSync(REDIS_SERVER_BIN)) {
-      throw new Error(`redis-server not found at ${REDIS_SERVER_BIN}; install it (apt-get install -y redis-server) or set REDIS_SERVER_BIN`);
+      throw new Error(
+        `redis-server not found at ${REDIS_SERVER_BIN}; install it (apt-get install -y redis-server) or set REDIS_SERVER_BIN`,
+      );
     }
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'eo-redis-'));
     const server = new RedisServer(options.port ?? (await freePort()), dir, options.dir === undefined, options);
@@ -76,18 +111,30 @@ export class RedisServer {
 
   private async launch(): Promise<void> {
     const args = [
-      '--port', String(this.port),
-      '--bind', '127.0.0.1',
-      '--dir', this.dir,
-      '--save', '',
-      '--appendonly', 'yes',
-      '--appendfsync', this.options.appendfsync ?? 'everysec',
-      '--daemonize', 'no',
-      '--protected-mode', 'no',
-      '--maxclients', '2000',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      this.options.appendfsync ?? 'everysec',
+      '--daemonize',
+      'no',
+      '--protected-mode',
+      'no',
+      '--maxclients',
+      '2000',
     ];
-    const child = spawn(REDIS_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(REDIS_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: this.options.detached ?? false });
     this.process = child;
+    child.once('exit', (code, signal) => {
+      if (this.process === child) this.options.onExit?.(code, signal);
+    });
     const forward = (chunk: Buffer): void => {
       for (const line of chunk.toString().split('\n')) if (line) this.options.onOutput?.(line);
     };
@@ -96,6 +143,13 @@ export class RedisServer {
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} (port ${this.port})`);
+      // Plain TCP first: an ioredis client disconnected after a refused connect keeps a 2 s timer
+      // alive, which holds up the exit of every test process.
+      if (!(await acceptsTcp(this.port))) {
+        if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not answer within 10 s`);
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
       const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       probe.on('error', () => undefined);
       try {

@@ -59,7 +59,12 @@ async function measure(adapter: AdapterName, seconds: number, connections: numbe
     url: `${url}/orders`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ items: [{ sku: 'A-1', quantity: 2 }, { sku: 'B-2', quantity: 1 }] }),
+    body: JSON.stringify({
+      items: [
+        { sku: 'A-1', quantity: 2 },
+        { sku: 'B-2', quantity: 1 },
+      ],
+    }),
     connections,
     duration: seconds,
   });
@@ -78,7 +83,9 @@ async function main(): Promise<void> {
   for (const adapter of ['fastify', 'express', 'fastify', 'express'] as const) rows.push(await measure(adapter, seconds, connections));
   console.table(rows);
   const avg = (a: AdapterName) => rows.filter((r) => r.adapter === a).reduce((s, r) => s + r.reqPerSec, 0) / 2;
-  console.log(`fastify / express throughput: ${(avg('fastify') / avg('express')).toFixed(2)}x (${seconds}s × ${connections} connections each run)`);
+  console.log(
+    `fastify / express throughput: ${(avg('fastify') / avg('express')).toFixed(2)}x (${seconds}s × ${connections} connections each run)`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,9 @@
 /** The lease on an order's lock was lost (renewal found another owner, or could not renew in time). */
 export class LeaseLostError extends Error {
-  constructor(readonly orderId: string, detail: string) {
+  constructor(
+    readonly orderId: string,
+    detail: string,
+  ) {
     super(`lease on order ${orderId} lost: ${detail}`);
     this.name = 'LeaseLostError';
   }

@@ -84,7 +84,10 @@ export class ExactlyOnceConsumer {
     this.subscriber.on('ready', () => {
       // ioredis re-subscribes on reconnect; whatever was published in the gap is on the backlog.
       if (!this.subscribed || this.stopping) return;
-      this.logger.info({ event: LogEvent.RedisState, connection: 'subscriber', state: 'resubscribed' }, 'subscriber reconnected; sweeping the backlog');
+      this.logger.info(
+        { event: LogEvent.RedisState, connection: 'subscriber', state: 'resubscribed' },
+        'subscriber reconnected; sweeping the backlog',
+      );
       this.triggerSweep();
     });
     await this.subscriber.subscribe(channel);
@@ -194,7 +197,10 @@ export class ExactlyOnceConsumer {
         log.warn({ event: LogEvent.OrderSkipped, reason: 'unknown_order', source }, 'no such order; message ignored');
         return;
       case 'exhausted':
-        log.error({ event: LogEvent.OrderFailed, attempts: claim.attempts, reason: 'attempts_exhausted' }, 'attempts exhausted by interrupted attempts; order FAILED');
+        log.error(
+          { event: LogEvent.OrderFailed, attempts: claim.attempts, reason: 'attempts_exhausted' },
+          'attempts exhausted by interrupted attempts; order FAILED',
+        );
         return;
       case 'claimed':
         break;
@@ -224,21 +230,41 @@ export class ExactlyOnceConsumer {
       case 'reserved':
       case 'rejected':
         log.info(
-          { event: LogEvent.OrderProcessed, outcome: result.code, attempt: claim.attempt, durationMs, source, ...(result.code === 'rejected' ? { sku: result.sku } : {}) },
+          {
+            event: LogEvent.OrderProcessed,
+            outcome: result.code,
+            attempt: claim.attempt,
+            durationMs,
+            source,
+            ...(result.code === 'rejected' ? { sku: result.sku } : {}),
+          },
           `order ${result.code}`,
         );
         return;
       case 'replayed':
         log.info(
-          { event: LogEvent.OrderProcessed, outcome: result.status === 'RESERVED' ? 'reserved' : 'rejected', attempt: claim.attempt, durationMs, source, replayed: true },
+          {
+            event: LogEvent.OrderProcessed,
+            outcome: result.status === 'RESERVED' ? 'reserved' : 'rejected',
+            attempt: claim.attempt,
+            durationMs,
+            source,
+            replayed: true,
+          },
           'order committed (reply recovered by replay)',
         );
         return;
       case 'lease_lost':
-        log.warn({ event: LogEvent.OrderLeaseLost, attempt: claim.attempt, status: result.status, stage: 'commit' }, 'commit refused: lock no longer ours');
+        log.warn(
+          { event: LogEvent.OrderLeaseLost, attempt: claim.attempt, status: result.status, stage: 'commit' },
+          'commit refused: lock no longer ours',
+        );
         return;
       case 'already_processed':
-        log.info({ event: LogEvent.OrderSkipped, reason: 'already_processed', status: result.status, source }, 'order became terminal meanwhile');
+        log.info(
+          { event: LogEvent.OrderSkipped, reason: 'already_processed', status: result.status, source },
+          'order became terminal meanwhile',
+        );
         return;
       case 'not_found':
         log.warn({ event: LogEvent.OrderSkipped, reason: 'unknown_order', source }, 'order vanished before commit');
@@ -280,11 +306,20 @@ export class ExactlyOnceConsumer {
     const message = error instanceof Error ? error.message : String(error);
     const result = await this.scripts.fail(attempt, maxAttempts, backoffMs, new Date().toISOString(), message.slice(0, 500));
     if (result.code === 'failed') {
-      log.error({ event: LogEvent.OrderFailed, attempts: result.attempts, reason: message, err: error }, 'attempts exhausted; order FAILED');
+      log.error(
+        { event: LogEvent.OrderFailed, attempts: result.attempts, reason: message, err: error },
+        'attempts exhausted; order FAILED',
+      );
     } else if (result.code === 'retry') {
-      log.warn({ event: LogEvent.OrderRetryScheduled, attempt: result.attempts, backoffMs, err: error }, `attempt failed; retrying in ${backoffMs} ms`);
+      log.warn(
+        { event: LogEvent.OrderRetryScheduled, attempt: result.attempts, backoffMs, err: error },
+        `attempt failed; retrying in ${backoffMs} ms`,
+      );
     } else {
-      log.warn({ event: LogEvent.OrderLeaseLost, attempt: order.attempt, stage: 'fail', status: result.status }, 'could not record failure: lock no longer ours');
+      log.warn(
+        { event: LogEvent.OrderLeaseLost, attempt: order.attempt, stage: 'fail', status: result.status },
+        'could not record failure: lock no longer ours',
+      );
     }
   }
 }

@@ -41,9 +41,8 @@ describe('withLease', () => {
     let clock = 0;
     const errors: unknown[] = [];
     const renew = jest.fn().mockRejectedValue(new Error('connection lost'));
-    const result = withLease(
-      { orderId: 'o4', ttlMs: 300, renew, now: () => clock, onRenewError: (e) => errors.push(e) },
-      (signal) => sleep(10_000, signal),
+    const result = withLease({ orderId: 'o4', ttlMs: 300, renew, now: () => clock, onRenewError: (e) => errors.push(e) }, (signal) =>
+      sleep(10_000, signal),
     );
     const assertion = expect(result).rejects.toBeInstanceOf(LeaseLostError);
     clock = 200;

@@ -35,24 +35,27 @@ export async function withLease<T>(options: LeaseOptions, work: (signal: AbortSi
   if (options.signal?.aborted) onOuterAbort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
-  const timer = setInterval(() => {
-    if (renewing || controller.signal.aborted) return;
-    renewing = true;
-    const startedAt = now();
-    options
-      .renew()
-      .then((owned) => {
-        if (owned) lastRenewed = startedAt;
-        else abort(new LeaseLostError(options.orderId, 'the lock is held by another attempt or expired'));
-      })
-      .catch((error: unknown) => {
-        options.onRenewError?.(error);
-        if (now() - lastRenewed >= options.ttlMs) abort(new LeaseLostError(options.orderId, 'could not renew within the TTL'));
-      })
-      .finally(() => {
-        renewing = false;
-      });
-  }, Math.max(1, Math.floor(options.ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      if (renewing || controller.signal.aborted) return;
+      renewing = true;
+      const startedAt = now();
+      options
+        .renew()
+        .then((owned) => {
+          if (owned) lastRenewed = startedAt;
+          else abort(new LeaseLostError(options.orderId, 'the lock is held by another attempt or expired'));
+        })
+        .catch((error: unknown) => {
+          options.onRenewError?.(error);
+          if (now() - lastRenewed >= options.ttlMs) abort(new LeaseLostError(options.orderId, 'could not renew within the TTL'));
+        })
+        .finally(() => {
+          renewing = false;
+        });
+    },
+    Math.max(1, Math.floor(options.ttlMs / 3)),
+  );
 
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = (): void => reject(controller.signal.reason);

@@ -15,10 +15,7 @@ export interface ErrorBody {
 /** 400 naming the field that failed validation; the message starts with the field. */
 export class FieldValidationException extends HttpException {
   constructor(error: FieldError, status: HttpStatus = HttpStatus.BAD_REQUEST) {
-    super(
-      { statusCode: status, error: reason(status), message: `${error.field} ${error.message}`, field: error.field },
-      status,
-    );
+    super({ statusCode: status, error: reason(status), message: `${error.field} ${error.message}`, field: error.field }, status);
   }
 }
 
@@ -55,7 +52,8 @@ export class HttpErrorFilter implements ExceptionFilter {
 /** Body for an error Fastify raised before routing (Nest re-throws it as a plain-string HttpException). */
 function parserErrorBody(status: number, text: string): ErrorBody {
   if (status === 413) return { statusCode: 413, error: reason(413), message: 'body must be at most 64 KiB', field: 'body' };
-  if (status === 415) return { statusCode: 415, error: reason(415), message: 'Content-Type must be application/json', field: 'Content-Type' };
+  if (status === 415)
+    return { statusCode: 415, error: reason(415), message: 'Content-Type must be application/json', field: 'Content-Type' };
   if (status === 400) return { statusCode: 400, error: reason(400), message: `body is invalid: ${text}`, field: 'body' };
   return { statusCode: status, error: reason(status), message: text };
 }

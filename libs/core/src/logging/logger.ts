@@ -24,12 +24,15 @@ export function createLogger(
   );
 }
 
+/** Nest's bootstrap chatter (one line per module and route): useful when debugging, noise otherwise. */
+const BOOTSTRAP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory']);
+
 /** Routes Nest's own framework messages into the same JSON stream. */
 export class NestPinoLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, context?: string): void {
-    this.write('info', message, context);
+    this.write(context !== undefined && BOOTSTRAP_CONTEXTS.has(context) ? 'debug' : 'info', message, context);
   }
   error(message: unknown, stackOrContext?: string, context?: string): void {
     if (context !== undefined) this.write('error', message, context, stackOrContext);

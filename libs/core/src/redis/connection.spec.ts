@@ -34,7 +34,10 @@ describe('redisOptionsFromUrl', () => {
   });
 
   it('fails fast (no offline queue) for request paths and queues for background ones', () => {
-    expect(redisOptionsFromUrl('redis://h', { ...policy, offlineQueue: false })).toMatchObject({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    expect(redisOptionsFromUrl('redis://h', { ...policy, offlineQueue: false })).toMatchObject({
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
     expect(redisOptionsFromUrl('redis://h', policy)).toMatchObject({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   });
 

@@ -5,9 +5,7 @@ import { registerScripts } from './registry';
 
 /** Outcome of accept-order. */
 export type AcceptResult =
-  | { code: 'created'; orderId: string }
-  | { code: 'idempotent'; orderId: string }
-  | { code: 'exists'; orderId: string; bodyHash: string };
+  { code: 'created'; orderId: string } | { code: 'idempotent'; orderId: string } | { code: 'exists'; orderId: string; bodyHash: string };
 
 /** Outcome of claim-order. */
 export type ClaimResult =
@@ -137,7 +135,12 @@ export class OrderScripts {
   /** DESIGN step 4: the fenced, all-or-nothing commit. `items` must be the ones the claim returned. */
   async commit(attempt: Attempt, items: OrderItem[], now: string): Promise<CommitResult> {
     const { orderId, token } = attempt;
-    const keys = [this.keys.order(orderId), this.keys.lock(orderId), this.keys.pending, ...distinctSkus(items).map((sku) => this.keys.stock(sku))];
+    const keys = [
+      this.keys.order(orderId),
+      this.keys.lock(orderId),
+      this.keys.pending,
+      ...distinctSkus(items).map((sku) => this.keys.stock(sku)),
+    ];
     const reply = await this.redis.eoCommitOrder(
       keys.length,
       ...keys,

@@ -1,0 +1,288 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { delay } from './http';
+
+/** One JSON log line as a service printed it (`time`, `level`, `service`, `replica`, `msg`, `event`…). */
+export interface LogLine {
+  time?: string;
+  level?: string;
+  service?: string;
+  env?: string;
+  version?: string;
+  replica?: string;
+  msg?: string;
+  event?: string;
+  orderId?: string;
+  [field: string]: unknown;
+}
+
+/** A line that was not a JSON object (stack traces, Node warnings, crash output). */
+export interface RawLine {
+  stream: 'stdout' | 'stderr';
+  text: string;
+  time: number;
+}
+
+/** How a run of the process ended. */
+export interface ExitResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when {@link ServiceProcess.kill} or {@link ServiceProcess.stop} asked for it. */
+  expected: boolean;
+}
+
+/** How to run one service. */
+export interface ServiceProcessOptions {
+  /** Name used in errors and as the output prefix (`order`, `inventory-1`). */
+  name: string;
+  /** Absolute path of the JavaScript entry point run with `node`. */
+  entry: string;
+  /** HTTP port the service listens on (also passed as `PORT`). */
+  port: number;
+  /** Environment on top of this process's own; `undefined` values remove a variable. */
+  env?: Record<string, string | undefined>;
+  /** Extra `node` flags (e.g. `--require dd-trace/init`). */
+  nodeArgs?: string[];
+  cwd?: string;
+  /** Called with every output line, as printed (for prefixed forwarding). */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Called when a run ends; `expected` tells a requested stop from a crash. */
+  onExit?: (result: ExitResult) => void;
+  /** Own process group: a terminal's Ctrl-C then reaches only the supervisor, which stops us in order. */
+  detached?: boolean;
+}
+
+// Children still running when this process exits are killed, so a crashed run leaves no orphans.
+// The hook exists only while children do (jest loads this module afresh for every test file).
+const live = new Set<ChildProcess>();
+const killLive = (): void => {
+  for (const child of live) child.kill('SIGKILL');
+};
+function track(child: ChildProcess): void {
+  if (live.size === 0) process.on('exit', killLive);
+  live.add(child);
+}
+function untrack(child: ChildProcess): void {
+  live.delete(child);
+  if (live.size === 0) process.off('exit', killLive);
+}
+
+/**
+ * One service as a child process: `node <entry>` with the given environment, its stdout/stderr
+ * read line by line, JSON lines kept in {@link logs} (across restarts) and anything else in
+ * {@link rawLines}. Can be signalled (kill, pause, resume) and restarted on the same port.
+ */
+export class ServiceProcess {
+  /** Every JSON line printed by every run, in arrival order. */
+  readonly logs: LogLine[] = [];
+  /** Every non-JSON line. */
+  readonly rawLines: RawLine[] = [];
+  private child: ChildProcess | undefined;
+  private exitPromise: Promise<ExitResult> = Promise.resolve({ code: null, signal: null, expected: true });
+  private stopRequested = false;
+  private waiters = new Set<() => void>();
+
+  constructor(readonly options: ServiceProcessOptions) {}
+
+  /** Creates and starts the process (does not wait for readiness). */
+  static start(options: ServiceProcessOptions): ServiceProcess {
+    const service = new ServiceProcess(options);
+    service.start();
+    return service;
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get port(): number {
+    return this.options.port;
+  }
+
+  /** `http://127.0.0.1:<port>`. */
+  get url(): string {
+    return `http://127.0.0.1:${this.options.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** True while the current run has not exited. */
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Resolves when the current run exits (immediately if none is running). */
+  get exited(): Promise<ExitResult> {
+    return this.exitPromise;
+  }
+
+  /** Spawns the process; a no-op while it runs. */
+  start(): void {
+    if (this.running) return;
+    const { entry, env, nodeArgs = [], cwd, port, detached } = this.options;
+    const childEnv: NodeJS.ProcessEnv = { ...process.env };
+    for (const [key, value] of Object.entries({ ...env, PORT: String(port) })) {
+      if (value === undefined) delete childEnv[key];
+      else childEnv[key] = value;
+    }
+    const child = spawn(process.execPath, [...nodeArgs, entry], {
+      env: childEnv,
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: detached ?? false,
+    });
+    this.child = child;
+    this.stopRequested = false;
+    track(child);
+    this.exitPromise = new Promise<ExitResult>((resolve) => {
+      // 'close' (not 'exit') so every output line has been read before anyone hears of the exit.
+      child.once('close', (code, signal) => {
+        untrack(child);
+        const result: ExitResult = { code, signal, expected: this.stopRequested };
+        this.notify();
+        this.options.onExit?.(result);
+        resolve(result);
+      });
+      child.once('error', (error) => {
+        this.rawLines.push({ stream: 'stderr', text: `spawn failed: ${error.message}`, time: Date.now() });
+      });
+    });
+    this.read(child, 'stdout');
+    this.read(child, 'stderr');
+  }
+
+  private read(child: ChildProcess, stream: 'stdout' | 'stderr'): void {
+    const source = stream === 'stdout' ? child.stdout : child.stderr;
+    if (!source) return;
+    const lines = createInterface({ input: source, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      this.options.onLine?.(line, stream);
+      const parsed = parseJsonObject(line);
+      if (parsed) this.logs.push(parsed);
+      else if (line.trim() !== '') this.rawLines.push({ stream, text: line, time: Date.now() });
+      this.notify();
+    });
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  /** Sends `signal` (default SIGTERM) to the running process and resolves when it has exited. */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitResult> {
+    const child = this.child;
+    if (!child || !this.running) return this.exitPromise;
+    this.stopRequested = true;
+    // A stopped process cannot act on SIGTERM until it is continued.
+    if (signal !== 'SIGKILL') child.kill('SIGCONT');
+    child.kill(signal);
+    return this.exitPromise;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `timeoutMs`. */
+  async stop(timeoutMs = 15_000): Promise<ExitResult> {
+    if (!this.running) return this.exitPromise;
+    const exited = this.kill('SIGTERM');
+    const timer = setTimeout(() => this.child?.kill('SIGKILL'), timeoutMs);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** SIGSTOP: the process freezes (timers, sockets, leases) until {@link resume}. */
+  pause(): void {
+    if (this.running) this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after {@link pause}. */
+  resume(): void {
+    if (this.running) this.child?.kill('SIGCONT');
+  }
+
+  /** Stops the current run (gracefully unless `signal` says otherwise) and starts a new one. */
+  async restart(options: { signal?: NodeJS.Signals; waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    if (options.signal) await this.kill(options.signal);
+    else await this.stop();
+    this.start();
+    if (options.waitReady ?? true) await this.waitForReady(options.timeoutMs);
+  }
+
+  /** Polls `GET /health/ready` until it answers 200; fails early (with the output tail) if the process exits. */
+  async waitForReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.running) throw new Error(`${this.name} exited before becoming ready\n${this.tail()}`);
+      try {
+        const response = await fetch(`${this.url}/health/ready`, { signal: AbortSignal.timeout(1000) });
+        await response.arrayBuffer();
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`${this.name} not ready on ${this.url} within ${timeoutMs} ms\n${this.tail()}`);
+      await delay(100);
+    }
+  }
+
+  /**
+   * Resolves with the first log line (at index ≥ `since`) matching `predicate`, looking at lines
+   * already received first; rejects after `timeoutMs`.
+   */
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 10_000, since = 0): Promise<LogLine> {
+    let checked = since;
+    const scan = (): LogLine | undefined => {
+      for (; checked < this.logs.length; checked++) {
+        const line = this.logs[checked];
+        if (predicate(line)) return line;
+      }
+      return undefined;
+    };
+    const found = scan();
+    if (found) return Promise.resolve(found);
+    return new Promise<LogLine>((resolve, reject) => {
+      const waiter = (): void => {
+        const match = scan();
+        if (match) {
+          cleanup();
+          resolve(match);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.name}: no matching log line within ${timeoutMs} ms\n${this.tail()}`));
+      }, timeoutMs);
+      timer.unref();
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+      };
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Log lines with the given `event`. */
+  events(event: string): LogLine[] {
+    return this.logs.filter((line) => line.event === event);
+  }
+
+  /** The last `n` lines of output (JSON and raw), for error messages. */
+  tail(n = 20): string {
+    const raw = this.rawLines.slice(-n).map((line) => `  [${this.name} ${line.stream}] ${line.text}`);
+    const json = this.logs.slice(-n).map((line) => `  [${this.name}] ${JSON.stringify(line)}`);
+    return [...json, ...raw].slice(-n).join('\n');
+  }
+}
+
+function parseJsonObject(line: string): LogLine | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as LogLine) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,340 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { createRedis, OrderScripts, OrderStatus, RedisKeys, type OrderItem } from '@eo/core';
+import { delay, mapLimit, requestJson, type HttpReply } from './http';
+import { repoRoot, serviceEntry } from './paths';
+import { freePort, RedisServer } from './redis-server';
+import { ServiceProcess, type ExitResult, type LogLine } from './service-process';
+
+type EnvVars = Record<string, string | undefined>;
+
+/** How to start a whole system. */
+export interface SystemOptions {
+  /** Use this Redis (never flushed); by default a private {@link RedisServer} is started and owned. */
+  redisUrl?: string;
+  /** Use this already started private Redis (not stopped by {@link SystemHarness.stop}). */
+  redisServer?: RedisServer;
+  /** `REDIS_NAMESPACE` for every service and for the harness's own keys. */
+  namespace?: string;
+  /** Inventory replicas started with the system (default 3; 0 runs the order service alone). */
+  replicas?: number;
+  /** Environment for every service (on top of the harness defaults). */
+  env?: EnvVars;
+  /** Extra environment for the order service. */
+  orderEnv?: EnvVars;
+  /** Extra environment for every inventory replica. */
+  inventoryEnv?: EnvVars;
+  /** Receives every output line of every service, with the service's name. */
+  onLine?: (name: string, line: string, stream: 'stdout' | 'stderr') => void;
+  /** Told when a service exits without having been asked to. */
+  onUnexpectedExit?: (name: string, result: ExitResult) => void;
+  /** Run services in their own process groups (see {@link ServiceProcessOptions.detached}). */
+  detached?: boolean;
+  /** Per-service readiness deadline (default 30 s). */
+  readyTimeoutMs?: number;
+  /** Fixed ports instead of free ones: order's, and the first inventory replica's (the rest follow). */
+  ports?: { order: number; inventory: number };
+  /** Aborting it while {@link SystemHarness.start} waits stops what was started and rejects. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link SystemHarness.placeOrder}. */
+export interface PlaceOrderOptions {
+  orderId?: string;
+  idempotencyKey?: string;
+  /** Per-request deadline (default 30 s: generous, the test machines are shared and noisy). */
+  timeoutMs?: number;
+}
+
+/** What POST /orders answered; `orderId` is set on a 202. */
+export interface PlacedOrder {
+  status: number;
+  orderId?: string;
+  body: unknown;
+}
+
+/** The order document of `GET /orders/:id`. */
+export interface OrderView {
+  orderId: string;
+  status: string;
+  items: OrderItem[];
+  createdAt: string;
+  updatedAt: string;
+  processedAt?: string;
+  processedBy?: string;
+  attempts: number;
+  reason?: string;
+}
+
+/**
+ * A whole system on this machine: a Redis (private unless given), the order service and N
+ * inventory replicas as real processes, with seeders, an order builder and a quiescence wait.
+ */
+export class SystemHarness {
+  /** A command connection for seeding and checks (closed by {@link stop}). */
+  readonly redis: Redis;
+  readonly keys: RedisKeys;
+  readonly order: ServiceProcess;
+  readonly inventory: ServiceProcess[] = [];
+  private readonly scripts: OrderScripts;
+  private readonly root = repoRoot();
+  /** Services that exited without being asked to, in order (a test usually expects none). */
+  readonly crashes: Array<{ name: string; result: ExitResult }> = [];
+  private nextInventoryPort: number | undefined;
+  private stopped = false;
+
+  private constructor(
+    readonly redisUrl: string,
+    /** The private Redis, when the harness started one or was given one. */
+    readonly redisServer: RedisServer | undefined,
+    private readonly ownsRedis: boolean,
+    private readonly options: SystemOptions,
+    orderPort: number,
+  ) {
+    this.keys = new RedisKeys(options.namespace);
+    // The services' own URL parser, so Sentinel and TLS URLs work here too.
+    this.redis = createRedis(redisUrl, { connectionName: 'harness', offlineQueue: true, commandTimeoutMs: 30_000 });
+    this.redis.on('error', () => undefined); // reconnects on its own (Redis restart tests)
+    this.scripts = new OrderScripts(this.redis, this.keys);
+    this.nextInventoryPort = options.ports?.inventory;
+    this.order = this.createProcess('order', 'order', orderPort, {
+      DD_SERVICE: 'order',
+      ...options.orderEnv,
+    });
+  }
+
+  /** Starts Redis (unless given), the order service and `replicas` inventory replicas, all ready. */
+  static async start(options: SystemOptions = {}): Promise<SystemHarness> {
+    let server = options.redisServer;
+    const ownsRedis = server === undefined && options.redisUrl === undefined;
+    if (ownsRedis) server = await RedisServer.start();
+    const redisUrl = options.redisUrl ?? server!.url;
+    let harness: SystemHarness;
+    try {
+      harness = new SystemHarness(redisUrl, server, ownsRedis, options, options.ports?.order ?? (await freePort()));
+    } catch (error) {
+      if (ownsRedis) await server?.stop();
+      throw error;
+    }
+    const { signal } = options;
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = (): void => reject(signal?.reason instanceof Error ? signal.reason : new Error('system start aborted'));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
+    try {
+      harness.order.start();
+      const replicas = harness.startInventory(options.replicas ?? 3);
+      replicas.catch(() => undefined); // raced below; its rejection is handled there
+      await Promise.race([Promise.all([harness.order.waitForReady(options.readyTimeoutMs), replicas]), aborted]);
+    } catch (error) {
+      await harness.stop();
+      throw error;
+    }
+    return harness;
+  }
+
+  private createProcess(name: string, service: 'order' | 'inventory', port: number, env: EnvVars): ServiceProcess {
+    const { options } = this;
+    return new ServiceProcess({
+      name,
+      entry: serviceEntry(service, this.root),
+      port,
+      cwd: this.root,
+      detached: options.detached,
+      env: {
+        REDIS_URL: this.redisUrl,
+        REDIS_NAMESPACE: options.namespace,
+        REPLICA_NAME: name,
+        LOG_LEVEL: 'info',
+        DD_ENV: 'test',
+        DD_VERSION: '0.0.0-test',
+        ...options.env,
+        ...env,
+      },
+      onLine: options.onLine && ((line, stream) => options.onLine?.(name, line, stream)),
+      onExit: (result) => {
+        if (result.expected) return;
+        this.crashes.push({ name, result });
+        options.onUnexpectedExit?.(name, result);
+      },
+    });
+  }
+
+  /**
+   * Adds `count` inventory replicas named `inventory-<i>` (continuing the numbering) and waits until
+   * they are ready. `env` overrides the system's inventory environment for these replicas only.
+   */
+  async startInventory(count: number, env: EnvVars = {}): Promise<ServiceProcess[]> {
+    const started: ServiceProcess[] = [];
+    for (let i = 0; i < count; i++) {
+      if (this.stopped) throw new Error('the system has been stopped');
+      const index = this.inventory.length;
+      let port: number;
+      if (this.nextInventoryPort !== undefined) port = this.nextInventoryPort++;
+      else port = await freePort();
+      const replica = this.createProcess(`inventory-${index}`, 'inventory', port, {
+        DD_SERVICE: 'inventory',
+        INVENTORY_WORK_DELAY_MS: '0',
+        ...this.options.inventoryEnv,
+        ...env,
+      });
+      this.inventory.push(replica);
+      replica.start();
+      started.push(replica);
+    }
+    await Promise.all(started.map((replica) => replica.waitForReady(this.options.readyTimeoutMs)));
+    return started;
+  }
+
+  /** Every service process: order first, then the replicas. */
+  get processes(): ServiceProcess[] {
+    return [this.order, ...this.inventory];
+  }
+
+  /** Every JSON log line of every service (order's, then each replica's). */
+  get logs(): LogLine[] {
+    return this.processes.flatMap((p) => p.logs);
+  }
+
+  /** Log lines with the given `event` from every service. */
+  events(event: string): LogLine[] {
+    return this.logs.filter((line) => line.event === event);
+  }
+
+  /** The first line (from any service) matching `predicate`; rejects after `timeoutMs`. */
+  async waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
+    try {
+      return await Promise.any(this.processes.map((p) => p.waitForLog(predicate, timeoutMs)));
+    } catch {
+      throw new Error(`no matching log line from any service within ${timeoutMs} ms`);
+    }
+  }
+
+  get orderUrl(): string {
+    return this.order.url;
+  }
+
+  /** URL of the first inventory replica that is running (for stock reads and writes). */
+  get inventoryUrl(): string | undefined {
+    return this.inventory.find((replica) => replica.running)?.url;
+  }
+
+  /** POST /orders. Resolves with the status either way; rejects only on a network failure. */
+  async placeOrder(items: OrderItem[], options: PlaceOrderOptions = {}): Promise<PlacedOrder> {
+    const body: { items: OrderItem[]; orderId?: string } = { items };
+    if (options.orderId !== undefined) body.orderId = options.orderId;
+    const headers: Record<string, string> = {};
+    if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+    const reply = await requestJson<{ orderId?: string }>(`${this.orderUrl}/orders`, {
+      body,
+      headers,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+    const orderId = reply.status === 202 && typeof reply.body?.orderId === 'string' ? reply.body.orderId : undefined;
+    return { status: reply.status, orderId, body: reply.body };
+  }
+
+  /**
+   * Places one order per element of `orders` with at most `concurrency` requests in flight; returns
+   * the ids of the accepted ones (202) and every other answer.
+   */
+  async placeOrders(orders: OrderItem[][], concurrency = 64): Promise<{ accepted: string[]; refused: PlacedOrder[] }> {
+    const placed = await mapLimit(orders, concurrency, (items) => this.placeOrder(items));
+    const accepted: string[] = [];
+    const refused: PlacedOrder[] = [];
+    for (const result of placed) {
+      if (result.orderId !== undefined) accepted.push(result.orderId);
+      else refused.push(result);
+    }
+    return { accepted, refused };
+  }
+
+  /** GET /orders/:id (with `waitMs`, the service holds the request until the order is terminal). */
+  async getOrder(orderId: string, waitMs?: number): Promise<HttpReply<OrderView>> {
+    const query = waitMs === undefined ? '' : `?waitMs=${waitMs}`;
+    return requestJson<OrderView>(`${this.orderUrl}/orders/${encodeURIComponent(orderId)}${query}`, {
+      timeoutMs: (waitMs ?? 0) + 10_000,
+    });
+  }
+
+  /** Sets a SKU's available stock through the shared set-stock script (no replica needed). */
+  async seedStock(sku: string, available: number): Promise<void> {
+    await this.scripts.setStock(sku, available);
+  }
+
+  /** A fresh order id prefix or SKU prefix, unique per call. */
+  static uniqueId(prefix = 't'): string {
+    return `${prefix}-${randomUUID().slice(0, 8)}`;
+  }
+
+  /**
+   * Waits until `orders:pending` is empty and none of `orderIds` is PENDING (or missing), then until
+   * every RESERVED/REJECTED one has its `order.processed` line (at most `logSettleMs`, since a line
+   * is printed just after its commit). Throws with the counts on timeout.
+   */
+  async waitForQuiet(orderIds: readonly string[], options: { timeoutMs?: number; logSettleMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    let unsettled: string[] = [];
+    let backlog = 0;
+    for (;;) {
+      backlog = await this.redis.zcard(this.keys.pending);
+      unsettled = await this.nonTerminal(orderIds);
+      if (backlog === 0 && unsettled.length === 0) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `system not quiet after ${options.timeoutMs ?? 30_000} ms: ${backlog} in ${this.keys.pending}, ` +
+            `${unsettled.length} of ${orderIds.length} orders not terminal (e.g. ${unsettled.slice(0, 5).join(', ')})` +
+            this.crashReport(),
+        );
+      }
+      await delay(100);
+    }
+    const settleBy = Date.now() + (options.logSettleMs ?? 3000);
+    const decided = await this.statuses(orderIds);
+    const expectLine = orderIds.filter((_, i) => decided[i] === OrderStatus.Reserved || decided[i] === OrderStatus.Rejected);
+    while (Date.now() < settleBy) {
+      const logged = new Set(this.events('order.processed').map((line) => line.orderId));
+      if (expectLine.every((id) => logged.has(id))) return;
+      await delay(50);
+    }
+  }
+
+  /** The crashed services with their last output, for error messages ('' when none crashed). */
+  crashReport(): string {
+    return this.crashes
+      .map(({ name, result }) => {
+        const tail = this.processes.find((p) => p.name === name)?.tail() ?? '';
+        return `\n${name} exited unexpectedly (${result.signal ?? `code ${result.code}`}):\n${tail}`;
+      })
+      .join('');
+  }
+
+  private async statuses(orderIds: readonly string[]): Promise<Array<string | null>> {
+    const out: Array<string | null> = [];
+    for (let i = 0; i < orderIds.length; i += 1000) {
+      const pipeline = this.redis.pipeline();
+      for (const id of orderIds.slice(i, i + 1000)) pipeline.hget(this.keys.order(id), 'status');
+      const replies = (await pipeline.exec()) ?? [];
+      for (const [error, value] of replies) {
+        if (error) throw error;
+        out.push(typeof value === 'string' ? value : null);
+      }
+    }
+    return out;
+  }
+
+  private async nonTerminal(orderIds: readonly string[]): Promise<string[]> {
+    const statuses = await this.statuses(orderIds);
+    return orderIds.filter((_, i) => statuses[i] === null || statuses[i] === OrderStatus.Pending);
+  }
+
+  /** Stops every service (SIGTERM, SIGKILL after `timeoutMs`), closes the client, then the owned Redis. */
+  async stop(timeoutMs = 15_000): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.processes.map((p) => p.stop(timeoutMs)));
+    this.redis.disconnect();
+    if (this.ownsRedis) await this.redisServer?.stop();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * `npm run demo`: 2,000 concurrent orders over ample and scarce SKUs, then the exactly-once check.
+ * Runs against the system at `ORDER_URL` (default http://127.0.0.1:3001) if one answers, otherwise
+ * starts its own (private Redis, order service, `INVENTORY_REPLICAS` replicas). Exits 1 on a violation.
+ *
+ * Environment: ORDER_URL, INVENTORY_URL (comma-separated list allowed), REDIS_URL and REDIS_NAMESPACE
+ * of that system (otherwise read from the `npm start` record, otherwise checked over HTTP only),
+ * DEMO_ORDERS (2000), DEMO_CONCURRENCY (64), DEMO_TIMEOUT_MS (120000), INVENTORY_REPLICAS (3).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { createRedis, isTerminal, RedisKeys, type OrderItem } from '@eo/core';
+import {
+  answers,
+  checkInvariants,
+  formatReport,
+  HttpStateReader,
+  mapLimit,
+  requestJson,
+  SystemHarness,
+  type InvariantInput,
+} from '@eo/testing';
+import { readLocalSystem } from './local-system';
+
+function intEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
+function say(message: string): void {
+  process.stdout.write(`${message}\n`);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  const norm = (url: string): string => {
+    const u = new URL(url);
+    return `${u.hostname === 'localhost' ? '127.0.0.1' : u.hostname}:${u.port}`;
+  };
+  try {
+    return norm(a) === norm(b);
+  } catch {
+    return false;
+  }
+}
+
+interface Target {
+  orderUrl: string;
+  inventoryUrl: string;
+  /** The system the demo started itself (then logs are checked too). */
+  harness?: SystemHarness;
+  redis?: Redis;
+  keys?: RedisKeys;
+}
+
+async function connectTarget(): Promise<Target> {
+  const local = readLocalSystem();
+  const orderUrl = (process.env.ORDER_URL ?? local?.orderUrl ?? 'http://127.0.0.1:3001').replace(/\/$/, '');
+  if (await answers(`${orderUrl}/health/ready`)) {
+    const fromStart = local && sameOrigin(local.orderUrl, orderUrl) ? local : undefined;
+    const inventoryUrls = (process.env.INVENTORY_URL ?? fromStart?.inventoryUrls.join(',') ?? 'http://127.0.0.1:3002')
+      .split(',')
+      .map((url) => url.trim().replace(/\/$/, ''))
+      .filter(Boolean);
+    let inventoryUrl: string | undefined;
+    for (const url of inventoryUrls) {
+      if (await answers(`${url}/health/ready`)) {
+        inventoryUrl = url;
+        break;
+      }
+    }
+    if (!inventoryUrl)
+      throw new Error(`order answers at ${orderUrl}, but no inventory replica at ${inventoryUrls.join(', ')} (set INVENTORY_URL)`);
+    say(`Using the running system: order ${orderUrl}, inventory ${inventoryUrl}`);
+    const redisUrl = process.env.REDIS_URL ?? fromStart?.redisUrl;
+    if (!redisUrl) {
+      say('No REDIS_URL: the final check reads state over HTTP (no backlog check).');
+      return { orderUrl, inventoryUrl };
+    }
+    const redis = createRedis(redisUrl, { connectionName: 'demo', offlineQueue: true, commandTimeoutMs: 10_000 });
+    redis.on('error', () => undefined);
+    return { orderUrl, inventoryUrl, redis, keys: new RedisKeys(process.env.REDIS_NAMESPACE ?? fromStart?.namespace) };
+  }
+  const replicas = intEnv('INVENTORY_REPLICAS', 3, 1);
+  say(`No system answers at ${orderUrl}: starting one (private redis-server, order, ${replicas} inventory replicas)…`);
+  const harness = await SystemHarness.start({ replicas, env: { DD_ENV: 'demo', LOG_LEVEL: 'info' } });
+  return { orderUrl: harness.orderUrl, inventoryUrl: harness.inventoryUrl!, harness, redis: harness.redis, keys: harness.keys };
+}
+
+function pick<T>(list: readonly T[]): T {
+  return list[Math.floor(Math.random() * list.length)];
+}
+
+/** 1–3 distinct SKUs, quantities 1–3; about half the orders want a scarce SKU. */
+function makeOrder(ample: string[], scarce: string[]): OrderItem[] {
+  const skus = new Set<string>([pick(ample)]);
+  if (Math.random() < 0.5) skus.add(pick(scarce));
+  if (Math.random() < 0.3) skus.add(pick(ample));
+  return [...skus].map((sku) => ({ sku, quantity: 1 + Math.floor(Math.random() * 3) }));
+}
+
+async function main(): Promise<number> {
+  const total = intEnv('DEMO_ORDERS', 2000, 1);
+  const concurrency = intEnv('DEMO_CONCURRENCY', 64, 1);
+  const timeoutMs = intEnv('DEMO_TIMEOUT_MS', 120_000, 1000);
+  const target = await connectTarget();
+  try {
+    // A fresh SKU prefix per run: repeated runs against one system never share stock.
+    const run = `demo-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+    const initialStock: Record<string, number> = {};
+    const ample = [1, 2, 3, 4].map((i) => `${run}-AMPLE-${i}`);
+    const scarce = [1, 2, 3, 4].map((i) => `${run}-SCARCE-${i}`);
+    for (const sku of ample) initialStock[sku] = 100_000;
+    for (const sku of scarce) initialStock[sku] = 60;
+    for (const [sku, available] of Object.entries(initialStock)) {
+      const reply = await requestJson(`${target.inventoryUrl}/inventory/${sku}`, { method: 'PUT', body: { available } });
+      if (reply.status !== 200) throw new Error(`PUT /inventory/${sku} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    }
+    say(`Seeded ${ample.length} ample SKUs (100,000 each) and ${scarce.length} scarce ones (60 each), prefix ${run}`);
+
+    const orders = Array.from({ length: total }, () => makeOrder(ample, scarce));
+    const placedAt = performance.now();
+    const replies = await mapLimit(orders, concurrency, (items) =>
+      requestJson<{ orderId?: string }>(`${target.orderUrl}/orders`, {
+        body: { items },
+        headers: { 'idempotency-key': randomUUID() },
+      }).catch((error: unknown) => ({ status: 0, body: { error: String(error) } as { orderId?: string } })),
+    );
+    const placeMs = performance.now() - placedAt;
+    const accepted = replies.flatMap((r) => (r.status === 202 && typeof r.body.orderId === 'string' ? [r.body.orderId] : []));
+    const refused = new Map<number, number>();
+    for (const r of replies) if (r.status !== 202) refused.set(r.status, (refused.get(r.status) ?? 0) + 1);
+    say(
+      `Placed ${total} orders with ${concurrency} in flight in ${seconds(placeMs)} (${Math.round(total / (placeMs / 1000))}/s): ${accepted.length} accepted`,
+    );
+    if (refused.size) say(`  refused: ${[...refused].map(([status, n]) => `${n}× ${status === 0 ? 'network error' : status}`).join(', ')}`);
+
+    // Wait for every order to be terminal (the service holds each GET up to waitMs).
+    const deadline = Date.now() + timeoutMs;
+    const processedBy = new Map<string, string>();
+    let open = accepted;
+    while (open.length > 0 && Date.now() < deadline) {
+      const views = await mapLimit(open, concurrency, (id) =>
+        requestJson<{ status?: string; processedBy?: string }>(`${target.orderUrl}/orders/${id}?waitMs=5000`, { timeoutMs: 20_000 }).catch(
+          () => undefined,
+        ),
+      );
+      const next: string[] = [];
+      views.forEach((view, i) => {
+        if (view?.status === 200 && isTerminal(view.body.status)) processedBy.set(open[i], view.body.processedBy ?? '(none)');
+        else next.push(open[i]);
+      });
+      open = next;
+    }
+    const doneMs = performance.now() - placedAt;
+    if (open.length) say(`${open.length} order(s) still not terminal after ${seconds(timeoutMs)}`);
+    else say(`All ${accepted.length} accepted orders terminal ${seconds(doneMs)} after the first was placed`);
+
+    const perReplica = new Map<string, number>();
+    for (const replica of processedBy.values()) perReplica.set(replica, (perReplica.get(replica) ?? 0) + 1);
+    say('\nProcessed per replica (processedBy):');
+    const widest = Math.max(...[...perReplica.values()], 1);
+    for (const [replica, n] of [...perReplica].sort(([a], [b]) => a.localeCompare(b))) {
+      say(`  ${replica.padEnd(16)} ${String(n).padStart(5)}  ${'#'.repeat(Math.round((n / widest) * 40))}`);
+    }
+
+    const input: InvariantInput = { acceptedOrderIds: accepted, initialStock };
+    if (target.harness) {
+      await target.harness.waitForQuiet(accepted, { timeoutMs: 30_000 }).catch((error: unknown) => say(String(error)));
+      Object.assign(input, { redis: target.redis, keys: target.keys, logs: target.harness.logs });
+    } else if (target.redis && target.keys) {
+      // A shared system may have other work in flight; only this run's orders must be off the backlog.
+      Object.assign(input, { redis: target.redis, keys: target.keys, backlogMustBeEmpty: false });
+    } else {
+      input.reader = new HttpStateReader(target.orderUrl, target.inventoryUrl);
+    }
+    const report = await checkInvariants(input);
+    say(`\nVerification (${target.harness ? 'Redis state and every service log line' : target.redis ? 'Redis state' : 'HTTP state'}):`);
+    say(formatReport(report).replace(/^/gm, '  '));
+    return report.ok && open.length === 0 && accepted.length > 0 ? 0 : 1;
+  } finally {
+    if (target.harness) await target.harness.stop();
+    else target.redis?.disconnect();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,242 @@
+/**
+ * `npm start`: the whole system on this machine. Redis from `REDIS_URL`, or a private
+ * `redis-server` (AOF on, data in `.data/redis`); the order service on :3001 and
+ * `INVENTORY_REPLICAS` inventory replicas on :3002…, their output prefixed with their names.
+ * Ctrl-C stops the services (SIGTERM, drained) and then Redis.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, relative } from 'node:path';
+import { createRedis } from '@eo/core';
+import { REDIS_SERVER_BIN, RedisServer, repoRoot, serviceEntry, SystemHarness } from '@eo/testing';
+import { removeLocalSystem, writeLocalSystem } from './local-system';
+
+const root = repoRoot(__dirname);
+const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+const PALETTE = [36, 32, 33, 35, 34, 96, 92, 93, 95, 94];
+
+function paint(code: number, text: string): string {
+  return color ? `\x1b[${code}m${text}\x1b[0m` : text;
+}
+
+function say(message: string): void {
+  process.stdout.write(`${paint(1, 'start'.padEnd(13))}| ${message}\n`);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`${paint(31, 'start'.padEnd(13))}| ${message}\n`);
+  process.exit(1);
+}
+
+function intEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) fail(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  return value;
+}
+
+/** True when nothing listens on `port`, on any interface or on loopback. */
+async function portFree(port: number): Promise<boolean> {
+  const tryListen = (host?: string): Promise<boolean> =>
+    new Promise((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+    });
+  return (await tryListen()) && (await tryListen('127.0.0.1'));
+}
+
+/** `redis://user:secret@host` → `redis://user:***@host`, for printing. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+}
+
+async function reachable(url: string): Promise<boolean> {
+  const client = createRedis(url, { connectionName: 'start:probe', offlineQueue: true, commandTimeoutMs: 3000 });
+  client.on('error', () => undefined);
+  try {
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const replicas = intEnv('INVENTORY_REPLICAS', 3, 1, 32);
+  const orderPort = intEnv('ORDER_PORT', 3001, 1, 65535);
+  const inventoryPort = intEnv('INVENTORY_PORT', 3002, 1, 65535);
+  const shutdownGraceMs = intEnv('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000) + 5000;
+  const namespace = process.env.REDIS_NAMESPACE?.trim() || undefined;
+  try {
+    serviceEntry('order', root);
+    serviceEntry('inventory', root);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+
+  const ports: Array<[string, number]> = [['order', orderPort]];
+  for (let i = 0; i < replicas; i++) ports.push([`inventory-${i}`, inventoryPort + i]);
+  for (const [name, port] of ports) {
+    if (!(await portFree(port))) {
+      fail(`port ${port} (for ${name}) is already in use: stop whatever holds it (another npm start?) or set ORDER_PORT / INVENTORY_PORT`);
+    }
+  }
+
+  let redisUrl = process.env.REDIS_URL?.trim() || undefined;
+  if (redisUrl) {
+    if (!(await reachable(redisUrl))) fail(`cannot reach REDIS_URL=${redactUrl(redisUrl)} (no PONG within 3 s)`);
+    say(`using REDIS_URL=${redactUrl(redisUrl)}`);
+  } else if (!existsSync(REDIS_SERVER_BIN)) {
+    fail(
+      'redis-server is not installed. Install it and run npm start again:\n' +
+        '    Debian/Ubuntu:  sudo apt-get install -y redis-server\n' +
+        '    macOS:          brew install redis\n' +
+        '  or point at a Redis you have: REDIS_URL=redis://host:6379 npm start',
+    );
+  }
+
+  // From here on children exist (in their own process groups): every exit path must stop them.
+  let redisServer: RedisServer | undefined;
+  let system: SystemHarness | undefined;
+  let stopping = false;
+  let signals = 0;
+  const startup = new AbortController();
+
+  const stopAll = async (): Promise<void> => {
+    if (system) {
+      const running = system.processes.filter((p) => p.running);
+      const results = await Promise.all(running.map(async (p) => [p.name, await p.stop(shutdownGraceMs)] as const));
+      for (const [name, result] of results) {
+        // Nest's shutdown hooks re-raise the signal after closing, so SIGTERM is a clean stop too.
+        if (result.code !== 0 && result.signal !== 'SIGTERM') say(`${name} exited with ${result.signal ?? `code ${result.code}`}`);
+      }
+      await system.stop();
+    }
+    if (redisServer) {
+      say('stopping redis-server');
+      await redisServer.stop({ keepData: true });
+    }
+    removeLocalSystem();
+  };
+
+  let starting: Promise<void> = Promise.resolve();
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (++signals > 1) {
+      say(`${signal} again: killing everything`);
+      await Promise.all((system?.processes ?? []).map((p) => p.kill('SIGKILL')));
+      await redisServer?.stop({ keepData: true, signal: 'SIGKILL' });
+      removeLocalSystem();
+      process.exit(1);
+    }
+    stopping = true;
+    say(`${signal}: stopping the services (SIGTERM; ${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to kill)`);
+    startup.abort(new Error(`${signal} during startup`));
+    await starting.catch(() => undefined);
+    await stopAll();
+    say('stopped');
+    process.exitCode = 0;
+    // Everything is closed; this only guards against a handle we do not know of.
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    shutdown(signal).catch((error: unknown) => {
+      process.stderr.write(`shutdown failed: ${String(error)}\n`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const colours = new Map<string, number>(ports.map(([name], i) => [name, PALETTE[i % PALETTE.length]]));
+  const prefix = (name: string): string => paint(colours.get(name) ?? 0, name.padEnd(13)) + '| ';
+
+  starting = (async () => {
+    if (!redisUrl) {
+      const dir = join(root, '.data', 'redis');
+      mkdirSync(dir, { recursive: true });
+      redisServer = await RedisServer.start({
+        dir,
+        detached: true,
+        onExit: (code, signal) => {
+          if (!stopping) say(paint(31, `redis-server exited unexpectedly (${signal ?? `code ${code}`}); the services keep retrying`));
+        },
+      });
+      redisUrl = redisServer.url;
+      say(`started redis-server on ${redisUrl} (AOF on, data in ${relative(process.cwd(), dir) || dir})`);
+    }
+    if (startup.signal.aborted) return;
+    system = await SystemHarness.start({
+      redisUrl,
+      namespace,
+      replicas,
+      ports: { order: orderPort, inventory: inventoryPort },
+      detached: true,
+      signal: startup.signal,
+      env: {
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        DD_ENV: process.env.DD_ENV ?? 'local',
+        DD_VERSION: process.env.DD_VERSION ?? '0.1.0',
+      },
+      // Passed through as set (undefined removes the harness's test default: the service decides).
+      inventoryEnv: { INVENTORY_WORK_DELAY_MS: process.env.INVENTORY_WORK_DELAY_MS },
+      onLine: (name, line) => process.stdout.write(prefix(name) + line + '\n'),
+      onUnexpectedExit: (name, result) => {
+        if (!stopping) say(paint(31, `${name} exited unexpectedly (${result.signal ?? `code ${result.code}`})`));
+      },
+    });
+  })();
+  try {
+    await starting;
+  } catch (error) {
+    if (stopping) return; // a signal interrupted the start; shutdown() finishes the job
+    stopping = true;
+    process.stderr.write(`${(error as Error).message}\n`);
+    await stopAll();
+    fail('the system did not start; see the output above');
+  }
+  if (stopping || !system || !redisUrl) return;
+
+  const orderUrl = `http://localhost:${orderPort}`;
+  const inventoryUrl = `http://localhost:${inventoryPort}`;
+  writeLocalSystem({
+    pid: process.pid,
+    redisUrl,
+    namespace,
+    orderUrl: system.orderUrl,
+    inventoryUrls: system.inventory.map((replica) => replica.url),
+  });
+  const lastInventoryPort = inventoryPort + replicas - 1;
+  const demoEnv = orderPort === 3001 ? '' : `ORDER_URL=${orderUrl} `;
+  process.stdout.write(
+    [
+      '',
+      paint(
+        1,
+        `Ready: order on :${orderPort}, ${replicas} inventory replica(s) on :${inventoryPort}${replicas > 1 ? `–${lastInventoryPort}` : ''}, Redis ${redactUrl(redisUrl)}`,
+      ),
+      '',
+      '  # stock a SKU (any replica)',
+      `  curl -s -X PUT ${inventoryUrl}/inventory/A-1 -H 'content-type: application/json' -d '{"available":10}'`,
+      '  # place an order (202 {orderId, status: "PENDING"})',
+      `  curl -s -X POST ${orderUrl}/orders -H 'content-type: application/json' -H "Idempotency-Key: $(date +%s%N)" -d '{"items":[{"sku":"A-1","quantity":2}]}'`,
+      '  # read it, waiting up to 2 s for a terminal status',
+      `  curl -s '${orderUrl}/orders/<orderId>?waitMs=2000'`,
+      '  # stock and the inventory list',
+      `  curl -s ${inventoryUrl}/inventory/A-1`,
+      `  curl -s '${inventoryUrl}/inventory?limit=20'`,
+      '  # 2,000 concurrent orders and the exactly-once check, in another terminal',
+      `  ${demoEnv}npm run demo`,
+      '',
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
