@@ -26,6 +26,13 @@ describe('loadInventoryConfig', () => {
     expect(() => loadInventoryConfig({ [variable]: value })).toThrow(new RegExp(`^${variable} `));
   });
 
+  it('refuses the test-only fault injection in production', () => {
+    expect(loadInventoryConfig({ INVENTORY_FAIL_SKU_PREFIX: 'FAULT-' }).failSkuPrefix).toBe('FAULT-');
+    expect(() => loadInventoryConfig({ INVENTORY_FAIL_SKU_PREFIX: 'FAULT-', NODE_ENV: 'production' })).toThrow(
+      /^INVENTORY_FAIL_SKU_PREFIX /,
+    );
+  });
+
   it('refuses a retry ceiling below the base', () => {
     expect(() => loadInventoryConfig({ RETRY_BASE_MS: '1000', RETRY_MAX_MS: '10' })).toThrow(/^RETRY_MAX_MS /);
   });

@@ -1,8 +1,13 @@
-import { type CommonConfig, ConfigError, type ConsumerOptions, type Env, intVar, loadCommonConfig } from '@eo/core';
+import { type CommonConfig, ConfigError, type ConsumerOptions, type Env, intVar, loadCommonConfig, stringVar } from '@eo/core';
 
 /** Inventory service settings (DESIGN.md "Configuration"): the consumer's tuning plus the simulated work. */
 export interface InventoryConfig extends CommonConfig, ConsumerOptions {
   workDelayMs: number;
+  /**
+   * Test-only fault injection: the work step throws for orders holding a SKU with this prefix, so
+   * retries, backoff and FAILED can be proven end to end. Refused when NODE_ENV=production.
+   */
+  failSkuPrefix: string | undefined;
 }
 
 /** Reads the inventory configuration; throws {@link ConfigError} naming the first bad variable. */
@@ -17,7 +22,11 @@ export function loadInventoryConfig(env: Env): InventoryConfig {
     retryMaxMs: intVar(env, 'RETRY_MAX_MS', 30_000, 1, 86_400_000),
     workDelayMs: intVar(env, 'INVENTORY_WORK_DELAY_MS', 0, 0, 3_600_000),
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    failSkuPrefix: stringVar(env, 'INVENTORY_FAIL_SKU_PREFIX', '', /^[A-Za-z0-9._:-]{1,64}$/, 'a SKU prefix') || undefined,
   };
+  if (config.failSkuPrefix !== undefined && env.NODE_ENV === 'production') {
+    throw new ConfigError('INVENTORY_FAIL_SKU_PREFIX', 'is a test-only fault injection and must not be set when NODE_ENV=production');
+  }
   if (config.retryMaxMs < config.retryBaseMs) {
     throw new ConfigError('RETRY_MAX_MS', `must be at least RETRY_BASE_MS (${config.retryBaseMs}), got ${config.retryMaxMs}`);
   }

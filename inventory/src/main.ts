@@ -13,6 +13,9 @@ async function bootstrap(): Promise<void> {
   const app = await createInventoryApp(config, logger);
   exitOnSignals(app, logger, config.shutdownTimeoutMs + 5_000);
   await app.listen(config.port, '0.0.0.0');
+  if (config.failSkuPrefix !== undefined) {
+    logger.warn({ failSkuPrefix: config.failSkuPrefix }, 'TEST-ONLY fault injection is on: orders with these SKUs fail');
+  }
   logger.info(
     { event: LogEvent.ServiceStarted, port: config.port, lockTtlMs: config.lockTtlMs, sweepIntervalMs: config.sweepIntervalMs },
     'inventory replica started',

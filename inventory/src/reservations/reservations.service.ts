@@ -2,6 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type ClaimedOrder, sleep } from '@eo/core';
 import { INVENTORY_CONFIG, type InventoryConfig } from '../config';
 
+/** The failure INVENTORY_FAIL_SKU_PREFIX injects (test-only; see InventoryConfig.failSkuPrefix). */
+export class InjectedFaultError extends Error {
+  constructor(readonly sku: string) {
+    super(`injected fault: downstream refused SKU ${sku}`);
+    this.name = 'InjectedFaultError';
+  }
+}
+
 /**
  * The work between claim and commit. The reservation itself is applied atomically by the commit
  * script; this step stands for the downstream call a real inventory makes first (a warehouse API,
@@ -13,7 +21,10 @@ export class ReservationsService {
   constructor(@Inject(INVENTORY_CONFIG) private readonly config: InventoryConfig) {}
 
   /** Runs the pre-commit work for one claimed order. */
-  async prepare(_order: ClaimedOrder, signal: AbortSignal): Promise<void> {
+  async prepare(order: ClaimedOrder, signal: AbortSignal): Promise<void> {
     if (this.config.workDelayMs > 0) await sleep(this.config.workDelayMs, signal);
+    const prefix = this.config.failSkuPrefix;
+    const poisoned = prefix === undefined ? undefined : order.items.find((item) => item.sku.startsWith(prefix));
+    if (poisoned) throw new InjectedFaultError(poisoned.sku);
   }
 }

@@ -20,7 +20,7 @@ Returns:
   {"already_processed", status}       the order is terminal; nothing taken
   {"locked"}                          another attempt holds the lock
   {"exhausted", attempts}             attempts were used up by crashed attempts: now FAILED
-  {"claimed", attempt, itemsJson}     lock taken; attempt is the 1-based attempt number
+  {"claimed", attempt, itemsJson}     lock taken (or already ours: a re-sent claim); attempt is 1-based
 ]]
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then
@@ -30,6 +30,11 @@ if status ~= 'PENDING' then
   return {'already_processed', status}
 end
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  -- Our own token: this is a re-sent claim whose first reply was lost (connection dropped after the
+  -- claim ran). Answer as the first run did instead of abandoning a lock we hold.
+  if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return {'claimed', tonumber(redis.call('HGET', KEYS[2], 'attempts')), redis.call('HGET', KEYS[2], 'items')}
+  end
   return {'locked'}
 end
 

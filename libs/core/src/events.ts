@@ -2,6 +2,7 @@
 export const LogEvent = {
   OrderAccepted: 'order.accepted',
   OrderProcessed: 'order.processed',
+  OrderClaimed: 'order.claimed',
   OrderSkipped: 'order.skipped',
   OrderLeaseLost: 'order.lease_lost',
   OrderFailed: 'order.failed',

@@ -238,3 +238,15 @@ describe('fail-attempt', () => {
     expect(await redis.zscore(keys.pending, orderId)).toBeNull();
   });
 });
+
+describe('claim-order re-sent after a lost reply', () => {
+  it('answers claimed again to the same token without counting another attempt', async () => {
+    const orderId = await placeOrder([{ sku: 'A', quantity: 1 }]);
+    const attempt = attemptOf(orderId);
+    const first = await scripts.claim(attempt, 10_000, 3, NOW);
+    const again = await scripts.claim(attempt, 10_000, 3, NOW);
+    expect(first).toMatchObject({ code: 'claimed', attempt: 1 });
+    expect(again).toEqual(first);
+    expect(await scripts.claim(attemptOf(orderId), 10_000, 3, NOW)).toEqual({ code: 'locked' });
+  });
+});

@@ -182,7 +182,8 @@ export class ExactlyOnceConsumer {
 
   private async run(orderId: string, source: ClaimedOrder['source'], shutdown: AbortSignal): Promise<void> {
     const { replica, lockTtlMs, maxAttempts } = this.options;
-    const attempt: Attempt = { orderId, token: randomBytes(16).toString('hex'), replica };
+    // The replica name in the token tells an operator reading `GET lock:<id>` who holds it.
+    const attempt: Attempt = { orderId, token: `${replica}:${randomBytes(12).toString('hex')}`, replica };
     const startedAt = performance.now();
     const claim = await this.scripts.claim(attempt, lockTtlMs, maxAttempts, new Date().toISOString());
     const log = this.logger.child({ orderId });
@@ -205,6 +206,7 @@ export class ExactlyOnceConsumer {
       case 'claimed':
         break;
     }
+    log.debug({ event: LogEvent.OrderClaimed, attempt: claim.attempt, source }, 'lock taken');
     if (source === 'sweep') log.info({ event: LogEvent.OrderRecovered, attempt: claim.attempt }, 'recovered from the backlog');
     const order: ClaimedOrder = { orderId, items: claim.items, attempt: claim.attempt, source };
 
