@@ -1,4 +1,7 @@
-/** One jest run for the whole monorepo: unit specs beside the code, real-Redis and system tests in test/. */
+/**
+ * Two jest projects: `unit` (specs beside the code, real-Redis tests in each package's test/) and
+ * `system` (whole-system and fault tests that spawn the built services as processes).
+ */
 const swc = [
   '@swc/jest',
   {
@@ -11,12 +14,26 @@ const swc = [
   },
 ];
 
-/** @type {import('jest').Config} */
-module.exports = {
+const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^@eo/(core|testing)$': '<rootDir>/libs/$1/src' },
-  testMatch: ['<rootDir>/{libs/*,order,inventory,tools}/{src,test}/**/*.{spec,test}.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
   testTimeout: 30_000,
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{libs/*,order,inventory}/{src,test}/**/*.{spec,test}.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'system',
+      testMatch: ['<rootDir>/tools/{src,test}/**/*.{spec,test}.ts'],
+    },
+  ],
 };

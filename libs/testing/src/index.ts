@@ -4,3 +4,4 @@ export * from './paths';
 export * from './redis-server';
 export * from './service-process';
 export * from './system';
+export * from './faults';

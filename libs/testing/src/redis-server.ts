@@ -183,9 +183,12 @@ export class RedisServer {
     if (this.ownsDir && !options.keepData) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Stops and starts the server again on the same port and data directory (AOF replays). */
-  async restart(downtimeMs = 0): Promise<void> {
-    await this.stop({ keepData: true });
+  /**
+   * Stops and starts the server again on the same port and data directory (AOF replays). `signal`
+   * SIGKILL makes it a crash rather than a clean shutdown.
+   */
+  async restart(downtimeMs = 0, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.stop({ keepData: true, signal });
     if (downtimeMs > 0) await new Promise((r) => setTimeout(r, downtimeMs));
     await this.launch();
   }

@@ -1,0 +1,152 @@
+import type { OrderItem } from '@eo/core';
+import { buildEnvelope } from '@eo/core';
+import { delay } from './http';
+import type { ServiceProcess } from './service-process';
+import type { SystemHarness } from './system';
+
+/** Kinds of fault the suite and the soak inject (DESIGN.md "Faults the tests must drive"). */
+export type FaultKind =
+  'kill-replica' | 'pause-replica' | 'pubsub-disconnect' | 'redis-restart' | 'duplicate-delivery' | 'garbage-messages' | 'sigterm-replica';
+
+/** Malformed and wrong-shaped messages a consumer must log as `message.invalid` and drop. */
+export const GARBAGE_MESSAGES: readonly string[] = [
+  'not json at all',
+  '{"v":1,"type":"OrderPlaced"',
+  '[]',
+  'null',
+  '{"v":2,"type":"OrderPlaced","orderId":"x","items":[{"sku":"A","quantity":1}],"createdAt":"2026-01-01T00:00:00Z"}',
+  '{"v":1,"type":"OrderShipped","orderId":"x","items":[{"sku":"A","quantity":1}],"createdAt":"2026-01-01T00:00:00Z"}',
+  '{"v":1,"type":"OrderPlaced","orderId":"has space","items":[{"sku":"A","quantity":1}],"createdAt":"2026-01-01T00:00:00Z"}',
+  '{"v":1,"type":"OrderPlaced","orderId":"x","items":[],"createdAt":"2026-01-01T00:00:00Z"}',
+  '{"v":1,"type":"OrderPlaced","orderId":"x","items":[{"sku":"A","quantity":-3}],"createdAt":"2026-01-01T00:00:00Z"}',
+  '{"v":1,"type":"OrderPlaced","orderId":"x","items":[{"sku":"A","quantity":1}],"createdAt":"not a date"}',
+  JSON.stringify({
+    v: 1,
+    type: 'OrderPlaced',
+    orderId: 'x'.repeat(65),
+    items: [{ sku: 'A', quantity: 1 }],
+    createdAt: '2026-01-01T00:00:00Z',
+  }),
+];
+
+/**
+ * Drives the faults against a running {@link SystemHarness} with real signals and real Redis
+ * commands: SIGKILL, SIGSTOP/SIGCONT, SIGTERM, `CLIENT KILL TYPE pubsub`, a Redis crash-restart on
+ * the same port and AOF, and raw messages on the channel.
+ */
+export class FaultInjector {
+  constructor(private readonly system: SystemHarness) {}
+
+  /** `kill -9` a replica; resolves once it is gone. */
+  async killReplica(replica: ServiceProcess): Promise<void> {
+    await replica.kill('SIGKILL');
+  }
+
+  /** SIGSTOP a replica for `ms`, then SIGCONT. */
+  async pauseReplica(replica: ServiceProcess, ms: number): Promise<void> {
+    replica.pause();
+    try {
+      await delay(ms);
+    } finally {
+      replica.resume();
+    }
+  }
+
+  /** SIGTERM a replica; resolves with its exit code and how long the drain took. */
+  async terminateReplica(replica: ServiceProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+    const started = Date.now();
+    const result = await replica.kill('SIGTERM');
+    return { code: result.code, signal: result.signal, ms: Date.now() - started };
+  }
+
+  /** `CLIENT KILL TYPE pubsub`: cuts every subscriber connection; returns how many were cut. */
+  async killPubsubClients(): Promise<number> {
+    return Number(await this.system.redis.call('CLIENT', 'KILL', 'TYPE', 'pubsub'));
+  }
+
+  /** Crashes Redis (SIGKILL by default) and starts it again on the same port and data directory. */
+  async restartRedis(downtimeMs: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const server = this.system.redisServer;
+    if (!server) throw new Error('restartRedis needs a private RedisServer');
+    await server.restart(downtimeMs, signal);
+  }
+
+  /** Publishes an order's envelope `times` times (duplicate delivery); returns how many replicas heard each. */
+  async publishDuplicates(orderId: string, items: OrderItem[], times: number): Promise<number[]> {
+    const envelope = JSON.stringify(buildEnvelope(orderId, items, new Date().toISOString()));
+    const heard: number[] = [];
+    for (let i = 0; i < times; i++) heard.push(await this.system.redis.publish(this.system.keys.orderUpdatesChannel, envelope));
+    return heard;
+  }
+
+  /** Publishes every {@link GARBAGE_MESSAGES} entry once. */
+  async publishGarbage(): Promise<number> {
+    for (const message of GARBAGE_MESSAGES) await this.system.redis.publish(this.system.keys.orderUpdatesChannel, message);
+    return GARBAGE_MESSAGES.length;
+  }
+}
+
+/** Result of an {@link OrderFlow}: what was accepted (202) and every other answer by status. */
+export interface FlowResult {
+  accepted: string[];
+  /** Items of each accepted order, by id (for checks that need quantities). */
+  itemsById: Map<string, OrderItem[]>;
+  refusedByStatus: Record<number, number>;
+  /** Requests that failed at the network level (service down), never counted as accepted. */
+  networkErrors: number;
+}
+
+/**
+ * Places orders in the background at a bounded rate, for a bounded count and time, while a test
+ * injects faults; `stop()` ends it early and `done` resolves with what happened.
+ */
+export class OrderFlow {
+  private stopped = false;
+  readonly done: Promise<FlowResult>;
+
+  constructor(
+    system: SystemHarness,
+    makeItems: (i: number) => OrderItem[],
+    options: { count: number; ratePerSecond: number; concurrency?: number; maxMs?: number },
+  ) {
+    this.done = this.run(system, makeItems, options);
+  }
+
+  /** Stops placing new orders; in-flight requests still finish. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async run(
+    system: SystemHarness,
+    makeItems: (i: number) => OrderItem[],
+    options: { count: number; ratePerSecond: number; concurrency?: number; maxMs?: number },
+  ): Promise<FlowResult> {
+    const result: FlowResult = { accepted: [], itemsById: new Map(), refusedByStatus: {}, networkErrors: 0 };
+    const started = Date.now();
+    const deadline = started + (options.maxMs ?? 60_000);
+    const inFlight = new Set<Promise<void>>();
+    const interval = 1000 / options.ratePerSecond;
+    for (let i = 0; i < options.count && !this.stopped && Date.now() < deadline; i++) {
+      const items = makeItems(i);
+      const request = system
+        .placeOrder(items, { timeoutMs: 10_000 })
+        .then((placed) => {
+          if (placed.orderId !== undefined) {
+            result.accepted.push(placed.orderId);
+            result.itemsById.set(placed.orderId, items);
+          } else result.refusedByStatus[placed.status] = (result.refusedByStatus[placed.status] ?? 0) + 1;
+        })
+        .catch(() => {
+          result.networkErrors++;
+        })
+        .finally(() => inFlight.delete(request));
+      inFlight.add(request);
+      while (inFlight.size >= (options.concurrency ?? 32)) await Promise.race(inFlight);
+      const nextAt = started + (i + 1) * interval;
+      if (nextAt > Date.now()) await delay(nextAt - Date.now());
+    }
+    await Promise.all(inFlight);
+    return result;
+  }
+}
