@@ -17,7 +17,10 @@ const swc = [
 const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
-  moduleNameMapper: { '^@eo/(core|testing)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: {
+    '^@eo/core/instrumentation$': '<rootDir>/libs/core/src/observability/instrumentation',
+    '^@eo/(core|testing)$': '<rootDir>/libs/$1/src',
+  },
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
 };
 

@@ -1,3 +1,4 @@
+import './instrumentation';
 import { LogEvent, createLogger, exitOnConfigError, exitOnSignals } from '@eo/core';
 import { createInventoryApp } from './app';
 import { type InventoryConfig, loadInventoryConfig } from './config';

@@ -1,3 +1,4 @@
+import './instrumentation';
 import { ConfigError, LogEvent, createLogger, exitOnConfigError, exitOnSignals } from '@eo/core';
 import { createOrderApp } from './app';
 import { loadOrderConfig } from './config';

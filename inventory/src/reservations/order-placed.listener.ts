@@ -1,5 +1,5 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { ExactlyOnceConsumer, LOGGER, OrderScripts, RedisKeys, SUBSCRIBER } from '@eo/core';
+import { DatadogOrderTracing, ExactlyOnceConsumer, LOGGER, METRICS, type Metrics, OrderScripts, RedisKeys, SUBSCRIBER } from '@eo/core';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { INVENTORY_CONFIG, type InventoryConfig } from '../config';
@@ -20,6 +20,7 @@ export class OrderPlacedListener implements OnApplicationBootstrap, BeforeApplic
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(INVENTORY_CONFIG) config: InventoryConfig,
     reservations: ReservationsService,
+    @Inject(METRICS) metrics: Metrics,
   ) {
     this.consumer = new ExactlyOnceConsumer(
       scripts,
@@ -29,6 +30,7 @@ export class OrderPlacedListener implements OnApplicationBootstrap, BeforeApplic
       config,
 
       (order, signal) => reservations.prepare(order, signal),
+      { tracing: new DatadogOrderTracing(config.replica), metrics },
     );
   }
 

@@ -14,6 +14,8 @@ ARGV[5]  recovery grace in ms (the order is due for the sweep at now + grace)
 ARGV[6]  channel (order_updates, namespaced)
 ARGV[7]  envelope JSON
 ARGV[8]  idempotency TTL in seconds
+ARGV[9]  trace propagation headers as JSON ("" when tracing is off), kept so that a recovery by the
+         sweep joins the order's trace like a Pub/Sub delivery does
 
 Returns {code, orderId, bodyHash}:
   {"created", orderId}                  stored and published
@@ -42,6 +44,9 @@ redis.call('HSET', KEYS[1],
   'createdAt', ARGV[4],
   'updatedAt', ARGV[4],
   'attempts', 0)
+if ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[1], 'trace', ARGV[9])
+end
 redis.call('ZADD', KEYS[2], nowMs + tonumber(ARGV[5]), ARGV[1])
 if #KEYS == 3 then
   redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[8])

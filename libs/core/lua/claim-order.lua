@@ -20,7 +20,9 @@ Returns:
   {"already_processed", status}       the order is terminal; nothing taken
   {"locked"}                          another attempt holds the lock
   {"exhausted", attempts}             attempts were used up by crashed attempts: now FAILED
-  {"claimed", attempt, itemsJson}     lock taken (or already ours: a re-sent claim); attempt is 1-based
+  {"claimed", attempt, itemsJson, createdAt, traceJson}
+                                      lock taken (or already ours: a re-sent claim); attempt is 1-based;
+                                      traceJson is "" when the order was accepted without tracing
 ]]
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then
@@ -33,7 +35,8 @@ if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   -- Our own token: this is a re-sent claim whose first reply was lost (connection dropped after the
   -- claim ran). Answer as the first run did instead of abandoning a lock we hold.
   if redis.call('GET', KEYS[1]) == ARGV[1] then
-    return {'claimed', tonumber(redis.call('HGET', KEYS[2], 'attempts')), redis.call('HGET', KEYS[2], 'items')}
+    local again = redis.call('HMGET', KEYS[2], 'attempts', 'items', 'createdAt', 'trace')
+    return {'claimed', tonumber(again[1]), again[2], again[3], again[4] or ''}
   end
   return {'locked'}
 end
@@ -60,4 +63,5 @@ end
 attempts = redis.call('HINCRBY', KEYS[2], 'attempts', 1)
 -- A claimant that dies leaves the order due again exactly when its lock expires.
 redis.call('ZADD', KEYS[3], 'XX', nowMs + tonumber(ARGV[2]), ARGV[3])
-return {'claimed', attempts, redis.call('HGET', KEYS[2], 'items')}
+local order = redis.call('HMGET', KEYS[2], 'items', 'createdAt', 'trace')
+return {'claimed', attempts, order[1], order[2], order[3] or ''}

@@ -6,12 +6,15 @@ import type { Logger } from 'pino';
 import type { CommonConfig } from './config/env';
 import { RedisHealthIndicator } from './health/redis.health';
 import { LogEvent } from './events';
+import { DogStatsDMetrics } from './observability/metrics';
 import { redisOptionsFromUrl } from './redis/connection';
 import { RedisKeys } from './redis/keys';
 import { OrderScripts } from './scripts/order-scripts';
 
 /** Injection token of the pino logger. */
 export const LOGGER = Symbol('LOGGER');
+/** Injection token of the {@link Metrics} recorder (DogStatsD through dd-trace). */
+export const METRICS = Symbol('METRICS');
 /** Name of the command connection (scripts, reads). */
 export const COMMANDS_CONNECTION = 'commands';
 /** Name of the Pub/Sub connection (a subscribed connection can run nothing else). */
@@ -115,6 +118,7 @@ export class CoreModule implements OnApplicationShutdown {
       ],
       providers: [
         { provide: LOGGER, useValue: logger },
+        { provide: METRICS, useValue: new DogStatsDMetrics(config.replica) },
         { provide: RedisKeys, useValue: new RedisKeys(config.redisNamespace) },
         {
           provide: OrderScripts,
@@ -123,7 +127,7 @@ export class CoreModule implements OnApplicationShutdown {
         },
         RedisHealthIndicator,
       ],
-      exports: [LOGGER, RedisKeys, OrderScripts, RedisHealthIndicator, TerminusModule],
+      exports: [LOGGER, METRICS, RedisKeys, OrderScripts, RedisHealthIndicator, TerminusModule],
     };
   }
 }

@@ -13,3 +13,5 @@ export * from './scripts/order-scripts';
 export * from './scripts/registry';
 export * from './http/errors';
 export * from './lifecycle/shutdown';
+export * from './observability/metrics';
+export * from './observability/tracing';

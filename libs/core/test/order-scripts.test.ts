@@ -220,7 +220,7 @@ describe('release-lock and extend-lock', () => {
     expect(await redis.pttl(keys.lock(orderId))).toBeGreaterThan(10_000);
     expect(await scripts.release(attempt, 0)).toBe(true);
     expect(await redis.exists(keys.lock(orderId))).toBe(0);
-    expect(await scripts.due(1000)).toContain(orderId);
+    expect((await scripts.due(1000)).orderIds).toContain(orderId);
   });
 });
 
@@ -229,7 +229,7 @@ describe('fail-attempt', () => {
     const orderId = await placeOrder([{ sku: 'A', quantity: 1 }]);
     const first = await claimed(orderId);
     expect(await scripts.fail(first.attempt, 2, 60_000, NOW, 'boom')).toEqual({ code: 'retry', attempts: 1 });
-    expect(await scripts.due(1000)).not.toContain(orderId);
+    expect((await scripts.due(1000)).orderIds).not.toContain(orderId);
     await redis.zadd(keys.pending, 0, orderId);
     const second = await claimed(orderId);
     expect(await scripts.fail(second.attempt, 2, 10, NOW, 'boom again')).toEqual({ code: 'failed', attempts: 2 });
@@ -248,5 +248,35 @@ describe('claim-order re-sent after a lost reply', () => {
     expect(first).toMatchObject({ code: 'claimed', attempt: 1 });
     expect(again).toEqual(first);
     expect(await scripts.claim(attemptOf(orderId), 10_000, 3, NOW)).toEqual({ code: 'locked' });
+  });
+});
+
+describe('due-orders', () => {
+  it('reports the backlog size and how overdue its oldest entry is, with the due ids', async () => {
+    const ns = new RedisKeys('due');
+    const dueScripts = new OrderScripts(redis, ns);
+    expect(await dueScripts.due(10)).toEqual({ size: 0, overdueMs: 0, orderIds: [] });
+    await redis.zadd(ns.pending, Date.now() - 5_000, 'late', Date.now() + 60_000, 'future');
+    const due = await dueScripts.due(10);
+    expect(due.size).toBe(2);
+    expect(due.overdueMs).toBeGreaterThanOrEqual(4_900);
+    expect(due.orderIds).toEqual(['late']);
+  });
+});
+
+describe('trace headers', () => {
+  it('are stored with the order at accept and handed back by the claim', async () => {
+    const trace = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    await scripts.accept({
+      orderId: 'traced',
+      items: [{ sku: 'A', quantity: 1 }],
+      bodyHash: 'h',
+      createdAt: NOW,
+      envelope: '{}',
+      recoveryGraceMs: 1,
+      idempotencyTtlSeconds: 60,
+      trace,
+    });
+    expect(await scripts.claim(attemptOf('traced'), 10_000, 3, NOW)).toMatchObject({ code: 'claimed', createdAt: NOW, trace });
   });
 });

@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { OrderStatusModule } from './order-status.module';
 import { OrdersController } from './orders.controller';
 import { ORDERS_SETTINGS, OrdersService, type OrdersSettings } from './orders.service';
-import { NoTracePropagator, TracePropagator } from './trace-propagator';
+import { TracePropagator } from './trace-propagator';
 
 /** The orders API. Redis, keys, scripts and the logger come from the global `CoreModule`. */
 @Module({})
@@ -13,11 +13,7 @@ export class OrdersModule {
       module: OrdersModule,
       imports: [OrderStatusModule],
       controllers: [OrdersController],
-      providers: [
-        OrdersService,
-        { provide: ORDERS_SETTINGS, useValue: settings },
-        { provide: TracePropagator, useClass: NoTracePropagator },
-      ],
+      providers: [OrdersService, { provide: ORDERS_SETTINGS, useValue: settings }, TracePropagator],
     };
   }
 }

@@ -6,6 +6,9 @@ import {
   FieldValidationException,
   LOGGER,
   LogEvent,
+  METRICS,
+  Metric,
+  type Metrics,
   OrderScripts,
   OrderStatus,
   RedisKeys,
@@ -63,6 +66,7 @@ export class OrdersService {
     private readonly trace: TracePropagator,
     @Inject(ORDERS_SETTINGS) private readonly settings: OrdersSettings,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -73,7 +77,8 @@ export class OrdersService {
     const orderId = request.orderId ?? randomUUID();
     const bodyHash = hashOrderBody(request);
     const createdAt = new Date().toISOString();
-    const envelope = buildEnvelope(orderId, request.items, createdAt, this.trace.headers());
+    const trace = this.trace.headers();
+    const envelope = buildEnvelope(orderId, request.items, createdAt, trace);
     const result = await this.redisCall('accept', ACCEPT_UNAVAILABLE, () =>
       this.scripts.accept({
         orderId,
@@ -84,10 +89,12 @@ export class OrdersService {
         recoveryGraceMs: this.settings.recoveryGraceMs,
         idempotencyKey,
         idempotencyTtlSeconds: this.settings.idempotencyTtlSeconds,
+        trace,
       }),
     );
     switch (result.code) {
       case 'created':
+        this.metrics.increment(Metric.Accepted);
         this.logger.info({ event: LogEvent.OrderAccepted, orderId, items: request.items.length }, 'order accepted');
         return { status: HttpStatus.ACCEPTED, body: { orderId, status: OrderStatus.Pending } };
       case 'idempotent': {

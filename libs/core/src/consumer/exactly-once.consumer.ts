@@ -3,8 +3,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { parseEnvelope, type OrderItem } from '../envelope';
 import { LogEvent } from '../events';
+import { Metric, type Metrics, noMetrics } from '../observability/metrics';
+import { noTracing, type OrderTracing, type ProcessSpan } from '../observability/tracing';
 import type { RedisKeys } from '../redis/keys';
-import type { Attempt, CommitResult, OrderScripts } from '../scripts/order-scripts';
+import type { Attempt, ClaimResult, CommitResult, OrderScripts } from '../scripts/order-scripts';
 import { LeaseLostError, ShutdownAbortError } from './errors';
 import { sleep, withLease } from './lease-keeper';
 
@@ -34,6 +36,12 @@ export interface ClaimedOrder {
 /** The business step run between claim and commit; must honour `signal` (lease lost, shutdown). */
 export type OrderWork = (order: ClaimedOrder, signal: AbortSignal) => Promise<void>;
 
+/** Where the consumer reports spans and metrics; both default to doing nothing. */
+export interface ConsumerTelemetry {
+  tracing: OrderTracing;
+  metrics: Metrics;
+}
+
 interface InFlight {
   done: Promise<void>;
   abort: AbortController;
@@ -61,6 +69,7 @@ export class ExactlyOnceConsumer {
     private readonly logger: Logger,
     private readonly options: ConsumerOptions,
     private readonly work: OrderWork,
+    private readonly telemetry: ConsumerTelemetry = { tracing: noTracing, metrics: noMetrics },
   ) {}
 
   /** True once subscribed and while the subscriber connection is up. */
@@ -123,13 +132,14 @@ export class ExactlyOnceConsumer {
   private onMessage(raw: string): void {
     const parsed = parseEnvelope(raw);
     if (!parsed.ok) {
+      this.telemetry.metrics.increment(Metric.MessagesInvalid);
       this.logger.warn(
         { event: LogEvent.MessageInvalid, field: parsed.error.field, problem: parsed.error.message, sample: raw.slice(0, 200) },
         `dropped invalid message: ${parsed.error.field} ${parsed.error.message}`,
       );
       return;
     }
-    void this.process(parsed.value.orderId, 'message');
+    void this.process(parsed.value.orderId, 'message', parsed.value.trace);
   }
 
   private scheduleSweep(): void {
@@ -155,23 +165,29 @@ export class ExactlyOnceConsumer {
     try {
       for (;;) {
         if (this.stopping) return;
-        const due = (await this.scripts.due(this.options.sweepBatch)).filter((id) => !this.inFlight.has(id));
+        const { size, overdueMs, orderIds } = await this.scripts.due(this.options.sweepBatch);
+        this.telemetry.metrics.gauge(Metric.BacklogSize, size);
+        this.telemetry.metrics.gauge(Metric.BacklogOverdue, overdueMs);
+        const due = orderIds.filter((id) => !this.inFlight.has(id));
         if (due.length === 0) return;
         await Promise.all(due.map((orderId) => this.process(orderId, 'sweep')));
-        if (due.length < this.options.sweepBatch) return;
+        if (orderIds.length < this.options.sweepBatch) return;
       }
     } catch (error) {
       this.logger.warn({ event: LogEvent.SweepFailed, err: error }, 'backlog sweep failed; retrying next round');
     }
   }
 
-  /** Processes one order end to end; never rejects. */
-  process(orderId: string, source: ClaimedOrder['source']): Promise<void> {
+  /**
+   * Processes one order end to end; never rejects. `trace` is the envelope's propagation headers (a
+   * message); a sweep has none and takes the ones stored with the order.
+   */
+  process(orderId: string, source: ClaimedOrder['source'], trace?: Record<string, string>): Promise<void> {
     if (this.stopping) return Promise.resolve();
     const existing = this.inFlight.get(orderId);
     if (existing) return existing.done;
     const abort = new AbortController();
-    const done = this.run(orderId, source, abort.signal)
+    const done = this.run(orderId, source, trace, abort.signal)
       .catch((error: unknown) => {
         this.logger.error({ event: LogEvent.OrderError, orderId, err: error }, 'error while processing order; the backlog will retry it');
       })
@@ -180,34 +196,91 @@ export class ExactlyOnceConsumer {
     return done;
   }
 
-  private async run(orderId: string, source: ClaimedOrder['source'], shutdown: AbortSignal): Promise<void> {
+  private run(
+    orderId: string,
+    source: ClaimedOrder['source'],
+    trace: Record<string, string> | undefined,
+    shutdown: AbortSignal,
+  ): Promise<void> {
+    // A Pub/Sub delivery is traced from its claim (every replica's attempt shows in the order's
+    // trace); a sweep is traced only once it has won the claim, so idle sweeps add no spans.
+    if (source === 'message') {
+      return this.telemetry.tracing.traceProcessing(orderId, source, trace, (span) =>
+        this.claimAndProcess(orderId, source, shutdown, span),
+      );
+    }
+    return this.claimAndProcess(orderId, source, shutdown, undefined);
+  }
+
+  private async claimAndProcess(
+    orderId: string,
+    source: ClaimedOrder['source'],
+    shutdown: AbortSignal,
+    span: ProcessSpan | undefined,
+  ): Promise<void> {
     const { replica, lockTtlMs, maxAttempts } = this.options;
     // The replica name in the token tells an operator reading `GET lock:<id>` who holds it.
     const attempt: Attempt = { orderId, token: `${replica}:${randomBytes(12).toString('hex')}`, replica };
     const startedAt = performance.now();
     const claim = await this.scripts.claim(attempt, lockTtlMs, maxAttempts, new Date().toISOString());
+    span?.setTag('lock.outcome', claim.code);
+    if (claim.code !== 'claimed') {
+      this.reportLostClaim(orderId, source, claim);
+      return;
+    }
+    if (span) return this.processClaimed(attempt, claim, source, shutdown, startedAt, span);
+    return this.telemetry.tracing.traceProcessing(orderId, source, claim.trace, (sweepSpan) => {
+      sweepSpan.setTag('lock.outcome', claim.code);
+      return this.processClaimed(attempt, claim, source, shutdown, startedAt, sweepSpan);
+    });
+  }
+
+  private reportLostClaim(orderId: string, source: ClaimedOrder['source'], claim: Exclude<ClaimResult, { code: 'claimed' }>): void {
     const log = this.logger.child({ orderId });
+    const { metrics } = this.telemetry;
     switch (claim.code) {
       case 'locked':
+        metrics.increment(Metric.Skipped, { reason: 'locked' });
         log.info({ event: LogEvent.OrderSkipped, reason: 'locked', source }, 'another replica holds the lock');
         return;
       case 'already_processed':
+        metrics.increment(Metric.Skipped, { reason: 'already_processed' });
         log.info({ event: LogEvent.OrderSkipped, reason: 'already_processed', status: claim.status, source }, 'order is already terminal');
         return;
       case 'not_found':
+        metrics.increment(Metric.Skipped, { reason: 'unknown_order' });
         log.warn({ event: LogEvent.OrderSkipped, reason: 'unknown_order', source }, 'no such order; message ignored');
         return;
       case 'exhausted':
+        metrics.increment(Metric.Failed, { reason: 'attempts_exhausted' });
         log.error(
           { event: LogEvent.OrderFailed, attempts: claim.attempts, reason: 'attempts_exhausted' },
           'attempts exhausted by interrupted attempts; order FAILED',
         );
         return;
-      case 'claimed':
-        break;
     }
+  }
+
+  private async processClaimed(
+    attempt: Attempt,
+    claim: Extract<ClaimResult, { code: 'claimed' }>,
+    source: ClaimedOrder['source'],
+    shutdown: AbortSignal,
+    startedAt: number,
+    span: ProcessSpan,
+  ): Promise<void> {
+    const { orderId } = attempt;
+    const { lockTtlMs } = this.options;
+    const { metrics } = this.telemetry;
+    const log = this.logger.child({ orderId });
+    const acceptedAt = Date.parse(claim.createdAt);
+    span.setTag('order.attempt', claim.attempt);
+    if (!Number.isNaN(acceptedAt)) metrics.distribution(Metric.LockWait, Math.max(0, Date.now() - acceptedAt), { source });
     log.debug({ event: LogEvent.OrderClaimed, attempt: claim.attempt, source }, 'lock taken');
-    if (source === 'sweep') log.info({ event: LogEvent.OrderRecovered, attempt: claim.attempt }, 'recovered from the backlog');
+    if (source === 'sweep') {
+      metrics.increment(Metric.Recovered);
+      log.info({ event: LogEvent.OrderRecovered, attempt: claim.attempt }, 'recovered from the backlog');
+    }
     const order: ClaimedOrder = { orderId, items: claim.items, attempt: claim.attempt, source };
 
     try {
@@ -222,53 +295,53 @@ export class ExactlyOnceConsumer {
         (signal) => this.work(order, signal),
       );
     } catch (error) {
-      await this.abandon(attempt, order, error, log);
+      await this.abandon(attempt, order, error, log, span);
       return;
     }
 
     const result = await this.commitWithRetry(attempt, order.items);
     const durationMs = Math.round(performance.now() - startedAt);
+    span.setTag('order.commit', result.code);
     switch (result.code) {
       case 'reserved':
       case 'rejected':
+      case 'replayed': {
+        const outcome = result.code === 'replayed' ? (result.status === 'RESERVED' ? 'reserved' : 'rejected') : result.code;
+        span.setTag('order.outcome', outcome);
+        metrics.increment(Metric.Processed, { outcome });
+        metrics.distribution(Metric.ProcessingDuration, durationMs, { outcome });
+        if (!Number.isNaN(acceptedAt)) metrics.distribution(Metric.EndToEnd, Math.max(0, Date.now() - acceptedAt), { outcome });
         log.info(
           {
             event: LogEvent.OrderProcessed,
-            outcome: result.code,
+            outcome,
             attempt: claim.attempt,
             durationMs,
             source,
             ...(result.code === 'rejected' ? { sku: result.sku } : {}),
+            ...(result.code === 'replayed' ? { replayed: true } : {}),
           },
-          `order ${result.code}`,
+          result.code === 'replayed' ? 'order committed (reply recovered by replay)' : `order ${outcome}`,
         );
         return;
-      case 'replayed':
-        log.info(
-          {
-            event: LogEvent.OrderProcessed,
-            outcome: result.status === 'RESERVED' ? 'reserved' : 'rejected',
-            attempt: claim.attempt,
-            durationMs,
-            source,
-            replayed: true,
-          },
-          'order committed (reply recovered by replay)',
-        );
-        return;
+      }
       case 'lease_lost':
+        metrics.increment(Metric.LeaseLost, { stage: 'commit' });
+        span.setError(new LeaseLostError(orderId, 'commit refused by the fence'));
         log.warn(
           { event: LogEvent.OrderLeaseLost, attempt: claim.attempt, status: result.status, stage: 'commit' },
           'commit refused: lock no longer ours',
         );
         return;
       case 'already_processed':
+        metrics.increment(Metric.Skipped, { reason: 'already_processed' });
         log.info(
           { event: LogEvent.OrderSkipped, reason: 'already_processed', status: result.status, source },
           'order became terminal meanwhile',
         );
         return;
       case 'not_found':
+        metrics.increment(Metric.Skipped, { reason: 'unknown_order' });
         log.warn({ event: LogEvent.OrderSkipped, reason: 'unknown_order', source }, 'order vanished before commit');
         return;
     }
@@ -291,13 +364,17 @@ export class ExactlyOnceConsumer {
     }
   }
 
-  private async abandon(attempt: Attempt, order: ClaimedOrder, error: unknown, log: Logger): Promise<void> {
+  private async abandon(attempt: Attempt, order: ClaimedOrder, error: unknown, log: Logger, span: ProcessSpan): Promise<void> {
+    const { metrics } = this.telemetry;
     if (error instanceof LeaseLostError) {
+      metrics.increment(Metric.LeaseLost, { stage: 'work' });
+      span.setError(error);
       log.warn({ event: LogEvent.OrderLeaseLost, attempt: order.attempt, stage: 'work' }, error.message);
       await this.scripts.release(attempt, 0).catch(() => undefined);
       return;
     }
     if (error instanceof ShutdownAbortError) {
+      span.setTag('order.released', true);
       const released = await this.scripts.release(attempt, 0).catch(() => false);
       log.info({ event: LogEvent.OrderReleased, attempt: order.attempt, released, reason: 'shutdown' }, 'handed back for another replica');
       return;
@@ -307,17 +384,21 @@ export class ExactlyOnceConsumer {
     const backoffMs = Math.round(exp / 2 + Math.random() * (exp / 2));
     const message = error instanceof Error ? error.message : String(error);
     const result = await this.scripts.fail(attempt, maxAttempts, backoffMs, new Date().toISOString(), message.slice(0, 500));
+    span.setError(error);
     if (result.code === 'failed') {
+      metrics.increment(Metric.Failed, { reason: 'work_failed' });
       log.error(
         { event: LogEvent.OrderFailed, attempts: result.attempts, reason: message, err: error },
         'attempts exhausted; order FAILED',
       );
     } else if (result.code === 'retry') {
+      metrics.increment(Metric.RetryScheduled);
       log.warn(
         { event: LogEvent.OrderRetryScheduled, attempt: result.attempts, backoffMs, err: error },
         `attempt failed; retrying in ${backoffMs} ms`,
       );
     } else {
+      metrics.increment(Metric.LeaseLost, { stage: 'fail' });
       log.warn(
         { event: LogEvent.OrderLeaseLost, attempt: order.attempt, stage: 'fail', status: result.status },
         'could not record failure: lock no longer ours',

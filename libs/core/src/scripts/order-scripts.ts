@@ -9,7 +9,7 @@ export type AcceptResult =
 
 /** Outcome of claim-order. */
 export type ClaimResult =
-  | { code: 'claimed'; attempt: number; items: OrderItem[] }
+  | { code: 'claimed'; attempt: number; items: OrderItem[]; createdAt: string; trace: Record<string, string> | undefined }
   | { code: 'locked' }
   | { code: 'already_processed'; status: string }
   | { code: 'not_found' }
@@ -41,6 +41,15 @@ export interface AcceptInput {
   recoveryGraceMs: number;
   idempotencyKey?: string;
   idempotencyTtlSeconds: number;
+  /** Trace propagation headers, stored so a recovery by the sweep joins the order's trace. */
+  trace?: Record<string, string>;
+}
+
+/** What the sweep sees of the backlog: its size, how overdue the oldest entry is, the due ids. */
+export interface DueOrders {
+  size: number;
+  overdueMs: number;
+  orderIds: string[];
 }
 
 /** Identity of one processing attempt: the order, the attempt's random lock token, who runs it. */
@@ -81,6 +90,7 @@ export class OrderScripts {
       this.keys.orderUpdatesChannel,
       input.envelope,
       input.idempotencyTtlSeconds,
+      input.trace ? JSON.stringify(input.trace) : '',
     );
     const [code, orderId, bodyHash] = reply;
     if (code === 'exists') return { code, orderId: orderId, bodyHash: bodyHash };
@@ -106,7 +116,13 @@ export class OrderScripts {
     );
     switch (reply[0]) {
       case 'claimed':
-        return { code: 'claimed', attempt: Number(reply[1]), items: JSON.parse(String(reply[2])) as OrderItem[] };
+        return {
+          code: 'claimed',
+          attempt: Number(reply[1]),
+          items: JSON.parse(String(reply[2])) as OrderItem[],
+          createdAt: String(reply[3]),
+          trace: reply[4] ? (JSON.parse(String(reply[4])) as Record<string, string>) : undefined,
+        };
       case 'locked':
         return { code: 'locked' };
       case 'not_found':
@@ -198,9 +214,10 @@ export class OrderScripts {
     }
   }
 
-  /** Ids on the backlog that are due now (by Redis's clock), at most `limit`. */
-  async due(limit: number): Promise<string[]> {
-    return this.redis.eoDueOrders(this.keys.pending, limit);
+  /** Ids on the backlog that are due now (by Redis's clock), at most `limit`, with the backlog's size and lag. */
+  async due(limit: number): Promise<DueOrders> {
+    const [size, overdueMs, ...orderIds] = await this.redis.eoDueOrders(this.keys.pending, limit);
+    return { size: Number(size), overdueMs: Number(overdueMs), orderIds: orderIds.map(String) };
   }
 
   /** Sets a SKU's available stock (keeps `reserved`) and indexes it. */

@@ -30,7 +30,7 @@ declare module 'ioredis' {
     eoReleaseLock(...keysAndArgs: Arg[]): Result<number, Context>;
     eoCommitOrder(numKeys: number, ...keysAndArgs: Arg[]): Result<Array<string | number>, Context>;
     eoFailAttempt(...keysAndArgs: Arg[]): Result<Array<string | number>, Context>;
-    eoDueOrders(...keysAndArgs: Arg[]): Result<string[], Context>;
+    eoDueOrders(...keysAndArgs: Arg[]): Result<Array<string | number>, Context>;
     eoSetStock(...keysAndArgs: Arg[]): Result<[number, number], Context>;
   }
 }

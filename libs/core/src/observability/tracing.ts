@@ -1,0 +1,72 @@
+import tracer from 'dd-trace';
+
+/** The span of one replica's handling of one order (claim → work → commit), as the consumer sees it. */
+export interface ProcessSpan {
+  /** Sets a tag (`lock.outcome`, `order.outcome`, `order.attempt`, …). */
+  setTag(key: string, value: string | number | boolean): void;
+  /** Marks the span as failed with this error. */
+  setError(error: unknown): void;
+}
+
+/** Tracing as the exactly-once consumer needs it; narrow so the consumer can be tested without dd-trace. */
+export interface OrderTracing {
+  /**
+   * Runs `fn` inside a new `order.process` span that continues the trace carried in `parent` (the
+   * envelope's `trace`, or the headers stored with the order for backlog recoveries), or starts a
+   * new trace when there is none. Never inherits whatever span happens to be active.
+   */
+  traceProcessing<T>(
+    orderId: string,
+    source: string,
+    parent: Record<string, string> | undefined,
+    fn: (span: ProcessSpan) => Promise<T>,
+  ): Promise<T>;
+}
+
+/** Propagation headers (Datadog and W3C) of the active span, for the envelope; undefined when tracing is off. */
+export function activeTraceHeaders(): Record<string, string> | undefined {
+  const span = tracer.scope().active();
+  if (!span) return undefined;
+  const carrier: Record<string, string> = {};
+  tracer.inject(span, 'text_map', carrier);
+  return Object.keys(carrier).length > 0 ? carrier : undefined;
+}
+
+/**
+ * {@link OrderTracing} on dd-trace. The parent is passed explicitly: inside an ioredis subscriber's
+ * `message` callback the active span is a long-finished connection span, and inheriting it would
+ * put every message into one stale trace.
+ */
+export class DatadogOrderTracing implements OrderTracing {
+  constructor(private readonly replica: string) {}
+
+  traceProcessing<T>(
+    orderId: string,
+    source: string,
+    parent: Record<string, string> | undefined,
+    fn: (span: ProcessSpan) => Promise<T>,
+  ): Promise<T> {
+    const childOf = parent ? (tracer.extract('text_map', parent) ?? undefined) : undefined;
+    // `childOf` is always passed, even undefined: dd-trace's trace() would otherwise inherit the
+    // active span, which in a subscriber callback is a stale connection span.
+    return tracer.trace(
+      'order.process',
+      {
+        childOf,
+        resource: 'OrderPlaced',
+        type: 'worker',
+        tags: { 'span.kind': 'consumer', 'order.id': orderId, 'order.source': source, replica: this.replica },
+      },
+      (span) =>
+        fn({
+          setTag: (key, value) => span?.setTag(key, value),
+          setError: (error) => span?.setTag('error', error instanceof Error ? error : new Error(String(error))),
+        }),
+    );
+  }
+}
+
+/** Tracing off (tests of the consumer alone). */
+export const noTracing: OrderTracing = {
+  traceProcessing: (_orderId, _source, _parent, fn) => fn({ setTag: () => undefined, setError: () => undefined }),
+};
