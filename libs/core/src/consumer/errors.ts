@@ -11,8 +11,8 @@ export class LeaseLostError extends Error {
 
 /** Work was abandoned because the process is shutting down; the order is handed back. */
 export class ShutdownAbortError extends Error {
-  constructor(readonly orderId: string) {
-    super(`work on order ${orderId} abandoned for shutdown`);
+  constructor() {
+    super('work abandoned for shutdown: the drain deadline passed');
     this.name = 'ShutdownAbortError';
   }
 }

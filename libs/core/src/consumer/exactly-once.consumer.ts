@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { parseEnvelope, type OrderItem } from '../envelope';
@@ -42,11 +43,6 @@ export interface ConsumerTelemetry {
   metrics: Metrics;
 }
 
-interface InFlight {
-  done: Promise<void>;
-  abort: AbortController;
-}
-
 /**
  * DESIGN steps 2–7 for one replica: claims each announced or due order with a random-token lock,
  * runs the work under a renewed lease, commits through the fencing script, releases by
@@ -55,7 +51,9 @@ interface InFlight {
  * them certain.
  */
 export class ExactlyOnceConsumer {
-  private readonly inFlight = new Map<string, InFlight>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Aborted when the drain deadline passes: every in-flight lease hands its order back. */
+  private readonly shutdown = new AbortController();
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private stopping = false;
@@ -70,7 +68,10 @@ export class ExactlyOnceConsumer {
     private readonly options: ConsumerOptions,
     private readonly work: OrderWork,
     private readonly telemetry: ConsumerTelemetry = { tracing: noTracing, metrics: noMetrics },
-  ) {}
+  ) {
+    // Every in-flight lease listens on this one signal; thousands are normal, not a leak.
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   /** True once subscribed and while the subscriber connection is up. */
   get isSubscribed(): boolean {
@@ -114,7 +115,7 @@ export class ExactlyOnceConsumer {
       this.subscribed = false;
       await this.subscriber.unsubscribe(this.keys.orderUpdatesChannel).catch(() => undefined);
     }
-    const drained = Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+    const drained = Promise.allSettled(this.inFlight.values());
     const cancelDeadline = new AbortController();
     const deadline = sleep(this.options.shutdownTimeoutMs, cancelDeadline.signal).then(
       () => 'timeout' as const,
@@ -123,8 +124,8 @@ export class ExactlyOnceConsumer {
     const outcome = await Promise.race([drained.then(() => 'drained' as const), deadline]);
     cancelDeadline.abort();
     if (outcome === 'timeout') {
-      for (const [orderId, flight] of this.inFlight) flight.abort.abort(new ShutdownAbortError(orderId));
-      await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+      this.shutdown.abort(new ShutdownAbortError());
+      await Promise.allSettled(this.inFlight.values());
     }
     await this.sweeping;
   }
@@ -185,14 +186,13 @@ export class ExactlyOnceConsumer {
   process(orderId: string, source: ClaimedOrder['source'], trace?: Record<string, string>): Promise<void> {
     if (this.stopping) return Promise.resolve();
     const existing = this.inFlight.get(orderId);
-    if (existing) return existing.done;
-    const abort = new AbortController();
-    const done = this.run(orderId, source, trace, abort.signal)
+    if (existing) return existing;
+    const done = this.run(orderId, source, trace, this.shutdown.signal)
       .catch((error: unknown) => {
         this.logger.error({ event: LogEvent.OrderError, orderId, err: error }, 'error while processing order; the backlog will retry it');
       })
       .finally(() => this.inFlight.delete(orderId));
-    this.inFlight.set(orderId, { done, abort });
+    this.inFlight.set(orderId, done);
     return done;
   }
 
@@ -220,7 +220,7 @@ export class ExactlyOnceConsumer {
   ): Promise<void> {
     const { replica, lockTtlMs, maxAttempts } = this.options;
     // The replica name in the token tells an operator reading `GET lock:<id>` who holds it.
-    const attempt: Attempt = { orderId, token: `${replica}:${randomBytes(12).toString('hex')}`, replica };
+    const attempt: Attempt = { orderId, token: `${replica}:${randomUUID()}`, replica };
     const startedAt = performance.now();
     const claim = await this.scripts.claim(attempt, lockTtlMs, maxAttempts, new Date().toISOString());
     span?.setTag('lock.outcome', claim.code);
@@ -236,25 +236,29 @@ export class ExactlyOnceConsumer {
   }
 
   private reportLostClaim(orderId: string, source: ClaimedOrder['source'], claim: Exclude<ClaimResult, { code: 'claimed' }>): void {
-    const log = this.logger.child({ orderId });
+    // No child logger: this runs for every losing replica on every message.
+    const log = this.logger;
     const { metrics } = this.telemetry;
     switch (claim.code) {
       case 'locked':
         metrics.increment(Metric.Skipped, { reason: 'locked' });
-        log.info({ event: LogEvent.OrderSkipped, reason: 'locked', source }, 'another replica holds the lock');
+        log.info({ orderId, event: LogEvent.OrderSkipped, reason: 'locked', source }, 'another replica holds the lock');
         return;
       case 'already_processed':
         metrics.increment(Metric.Skipped, { reason: 'already_processed' });
-        log.info({ event: LogEvent.OrderSkipped, reason: 'already_processed', status: claim.status, source }, 'order is already terminal');
+        log.info(
+          { orderId, event: LogEvent.OrderSkipped, reason: 'already_processed', status: claim.status, source },
+          'order is already terminal',
+        );
         return;
       case 'not_found':
         metrics.increment(Metric.Skipped, { reason: 'unknown_order' });
-        log.warn({ event: LogEvent.OrderSkipped, reason: 'unknown_order', source }, 'no such order; message ignored');
+        log.warn({ orderId, event: LogEvent.OrderSkipped, reason: 'unknown_order', source }, 'no such order; message ignored');
         return;
       case 'exhausted':
         metrics.increment(Metric.Failed, { reason: 'attempts_exhausted' });
         log.error(
-          { event: LogEvent.OrderFailed, attempts: claim.attempts, reason: 'attempts_exhausted' },
+          { orderId, event: LogEvent.OrderFailed, attempts: claim.attempts, reason: 'attempts_exhausted' },
           'attempts exhausted by interrupted attempts; order FAILED',
         );
         return;

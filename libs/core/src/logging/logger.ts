@@ -20,7 +20,9 @@ export function createLogger(
       messageKey: 'msg',
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination ?? pino.destination({ dest: 1, sync: true }),
+    // Asynchronous writes: lines queue while a write is in flight and go out together, instead of one
+    // blocking write(2) per line on the hot path. pino flushes what is queued when the process exits.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
 

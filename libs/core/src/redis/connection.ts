@@ -25,6 +25,9 @@ export function redisOptionsFromUrl(url: string, policy: ConnectionPolicy): Redi
     enableOfflineQueue: policy.offlineQueue,
     commandTimeout: policy.commandTimeoutMs,
     maxRetriesPerRequest: policy.offlineQueue ? null : 1,
+    // Commands issued in the same event-loop tick go out as one pipeline (one write, one read):
+    // under load every message's claim and every request's accept share round trips.
+    enableAutoPipelining: true,
     // Reconnect forever with a capped backoff: a Redis restart must not leave a replica dead.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
   };
