@@ -88,6 +88,28 @@ describe('ServiceProcess', () => {
     }
   });
 
+  it('with keepLogs keeps only the listed events and fields, and counts every event', async () => {
+    const service = ServiceProcess.start({
+      name: 'fake',
+      entry,
+      port: await freePort(),
+      env: { REPLICA_NAME: 'fake-0' },
+      keepLogs: { events: ['service.started', 'service.stopping'], fields: ['event', 'replica'] },
+    });
+    await service.waitForReady();
+    await service.waitForLog((line) => line.event === 'service.started');
+    await new Promise((r) => setTimeout(r, 100));
+    await service.stop();
+    expect(service.logs).toEqual([
+      { event: 'service.started', replica: 'fake-0' },
+      { event: 'service.stopping', replica: 'fake-0' },
+    ]);
+    expect(service.eventCounts.get('tick')).toBeGreaterThan(0);
+    expect(service.eventCounts.get('service.started')).toBe(1);
+    expect(service.rawLines.map((line) => line.text)).toContain('a plain warning line');
+    expect(service.tail(3)).toContain('service.stopping');
+  });
+
   it('reports a crash as an unexpected exit and fails waitForReady with the output', async () => {
     const exits: ExitResult[] = [];
     const service = ServiceProcess.start({

@@ -23,6 +23,18 @@ export interface RawLine {
   time: number;
 }
 
+/**
+ * Which JSON lines {@link ServiceProcess.logs} keeps, for long busy runs whose every line held in
+ * memory would grow without bound (benchmarks). Lines of other events are not parsed, only counted
+ * in {@link ServiceProcess.eventCounts}; {@link ServiceProcess.tail} then shows the last lines as text.
+ */
+export interface LogRetention {
+  /** Keep only lines whose `event` is one of these (none when empty). */
+  events: readonly string[];
+  /** Keep only these fields of a kept line (default: all). */
+  fields?: readonly string[];
+}
+
 /** How a run of the process ended. */
 export interface ExitResult {
   code: number | null;
@@ -50,6 +62,8 @@ export interface ServiceProcessOptions {
   onExit?: (result: ExitResult) => void;
   /** Own process group: a terminal's Ctrl-C then reaches only the supervisor, which stops us in order. */
   detached?: boolean;
+  /** Keep only some JSON lines in {@link ServiceProcess.logs} (default: every line). */
+  keepLogs?: LogRetention;
 }
 
 // Children still running when this process exits are killed, so a crashed run leaves no orphans.
@@ -77,12 +91,19 @@ export class ServiceProcess {
   readonly logs: LogLine[] = [];
   /** Every non-JSON line. */
   readonly rawLines: RawLine[] = [];
+  /** JSON lines per `event` (`''` for lines without one), kept or not, across restarts. */
+  readonly eventCounts = new Map<string, number>();
+  /** The last output lines as text, kept only with {@link ServiceProcessOptions.keepLogs} (for {@link tail}). */
+  private readonly recent: string[] = [];
+  private readonly keptEventMarkers: string[] | undefined;
   private child: ChildProcess | undefined;
   private exitPromise: Promise<ExitResult> = Promise.resolve({ code: null, signal: null, expected: true });
   private stopRequested = false;
   private waiters = new Set<() => void>();
 
-  constructor(readonly options: ServiceProcessOptions) {}
+  constructor(readonly options: ServiceProcessOptions) {
+    this.keptEventMarkers = options.keepLogs?.events.map((event) => `"event":${JSON.stringify(event)}`);
+  }
 
   /** Creates and starts the process (does not wait for readiness). */
   static start(options: ServiceProcessOptions): ServiceProcess {
@@ -159,11 +180,47 @@ export class ServiceProcess {
     const lines = createInterface({ input: source, crlfDelay: Infinity });
     lines.on('line', (line) => {
       this.options.onLine?.(line, stream);
+      if (this.keptEventMarkers) return this.retain(line, stream);
       const parsed = parseJsonObject(line);
-      if (parsed) this.logs.push(parsed);
-      else if (line.trim() !== '') this.rawLines.push({ stream, text: line, time: Date.now() });
+      if (parsed) {
+        this.count(parsed.event);
+        this.logs.push(parsed);
+      } else if (line.trim() !== '') this.rawLines.push({ stream, text: line, time: Date.now() });
       this.notify();
     });
+  }
+
+  private count(event: unknown): void {
+    const key = typeof event === 'string' ? event : '';
+    this.eventCounts.set(key, (this.eventCounts.get(key) ?? 0) + 1);
+  }
+
+  /** {@link ServiceProcessOptions.keepLogs}: parse only lines that name a kept event; count the rest. */
+  private retain(line: string, stream: 'stdout' | 'stderr'): void {
+    this.recent.push(`[${this.name} ${stream}] ${line}`);
+    if (this.recent.length > 50) this.recent.shift();
+    if (!line.startsWith('{')) {
+      if (line.trim() !== '') this.rawLines.push({ stream, text: line, time: Date.now() });
+      return this.notify();
+    }
+    if (!this.keptEventMarkers!.some((marker) => line.includes(marker))) {
+      this.count(EVENT_FIELD.exec(line)?.[1]);
+      return;
+    }
+    const parsed = parseJsonObject(line);
+    if (!parsed) {
+      this.rawLines.push({ stream, text: line, time: Date.now() });
+      return this.notify();
+    }
+    this.count(parsed.event);
+    const { events, fields } = this.options.keepLogs!;
+    if (typeof parsed.event !== 'string' || !events.includes(parsed.event)) return;
+    if (fields) {
+      const kept: LogLine = {};
+      for (const field of fields) if (parsed[field] !== undefined) kept[field] = parsed[field];
+      this.logs.push(kept);
+    } else this.logs.push(parsed);
+    this.notify();
   }
 
   private notify(): void {
@@ -271,11 +328,19 @@ export class ServiceProcess {
 
   /** The last `n` lines of output (JSON and raw), for error messages. */
   tail(n = 20): string {
+    if (this.keptEventMarkers)
+      return this.recent
+        .slice(-n)
+        .map((line) => `  ${line}`)
+        .join('\n');
     const raw = this.rawLines.slice(-n).map((line) => `  [${this.name} ${line.stream}] ${line.text}`);
     const json = this.logs.slice(-n).map((line) => `  [${this.name}] ${JSON.stringify(line)}`);
     return [...json, ...raw].slice(-n).join('\n');
   }
 }
+
+/** The `event` field of a pino line, read without parsing it. */
+const EVENT_FIELD = /"event":"([^"\\]*)"/;
 
 function parseJsonObject(line: string): LogLine | undefined {
   if (!line.startsWith('{')) return undefined;

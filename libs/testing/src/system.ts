@@ -4,7 +4,7 @@ import { createRedis, OrderScripts, OrderStatus, RedisKeys, type OrderItem } fro
 import { delay, mapLimit, requestJson, type HttpReply } from './http';
 import { repoRoot, serviceEntry } from './paths';
 import { freePort, RedisServer } from './redis-server';
-import { ServiceProcess, type ExitResult, type LogLine } from './service-process';
+import { ServiceProcess, type ExitResult, type LogLine, type LogRetention } from './service-process';
 
 type EnvVars = Record<string, string | undefined>;
 
@@ -34,6 +34,8 @@ export interface SystemOptions {
   readyTimeoutMs?: number;
   /** Fixed ports instead of free ones: order's, and the first inventory replica's (the rest follow). */
   ports?: { order: number; inventory: number };
+  /** Keep only some JSON lines of every service in memory (long benchmarks); default every line. */
+  keepLogs?: LogRetention;
   /** Aborting it while {@link SystemHarness.start} waits stops what was started and rejects. */
   signal?: AbortSignal;
 }
@@ -143,6 +145,7 @@ export class SystemHarness {
       port,
       cwd: this.root,
       detached: options.detached,
+      keepLogs: options.keepLogs,
       env: {
         REDIS_URL: this.redisUrl,
         REDIS_NAMESPACE: options.namespace,
