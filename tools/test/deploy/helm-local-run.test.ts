@@ -1,6 +1,6 @@
 /**
  * The charts' wiring proven against the real services: render inventory (bundled Redis) and order
- * (external URL pointing at it, as docs/deploying.md says), take each Deployment's container argv
+ * (external URL pointing at it, as the README's Deploying section says), take each Deployment's container argv
  * and env, resolve them as a kubelet would (fieldRefs with local stand-ins, the Secret, the image's
  * ENV from the Dockerfile target), start `replicas` processes of each against a private Redis started
  * with the StatefulSet's AOF settings, hit the probes' paths and ports, push orders, check
