@@ -22,6 +22,8 @@ let replicas: Replica[] = [];
 
 async function startReplica(name: string): Promise<Replica> {
   const config = loadInventoryConfig({
+    // debug: the losing replica's skip (reason locked) is a debug line.
+    LOG_LEVEL: 'debug',
     REDIS_URL: server.url,
     PORT: '0',
     REPLICA_NAME: name,

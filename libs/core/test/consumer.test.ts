@@ -63,7 +63,7 @@ async function startReplica(
   options: Partial<ConsumerOptions> = {},
 ): Promise<ExactlyOnceConsumer> {
   const logger = createLogger(
-    { service: 'inventory', env: 'test', version: '0', replica, logLevel: 'info' },
+    { service: 'inventory', env: 'test', version: '0', replica, logLevel: 'debug' },
     { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) },
   );
   const consumer = new ExactlyOnceConsumer(
