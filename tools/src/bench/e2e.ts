@@ -18,6 +18,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -600,12 +602,26 @@ function say(message = ''): void {
   process.stdout.write(`${message}\n`);
 }
 
+/** An HTTP server that accepts dd-trace's payloads and drops them (answers /info like an agent). */
+async function startAgentSink(): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.url === '/info' ? '{"endpoints":["/v0.4/traces"]}' : '{"rate_by_service":{}}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
 async function runOnce(replicas: number, options: Options): Promise<RunResult> {
   say(`\n=== ${replicas} inventory replica${replicas === 1 ? '' : 's'} ===`);
   const server = await RedisServer.start({ appendfsync: 'everysec', detached: true });
   active.servers.add(server);
   let harness: SystemHarness | undefined;
   let sampler: NodeJS.Timeout | undefined;
+  let agentSink: Server | undefined;
   try {
     say(`redis-server ${server.url} (pid ${server.pid}): AOF on, appendfsync everysec (an fsync a second, as Redis ships)`);
     say(`baseline: ${options.connections} concurrent PUBLISH + SET NX PX loops, ${replicas} subscriber(s), ${BASELINE_SECONDS} s…`);
@@ -615,6 +631,14 @@ async function runOnce(replicas: number, options: Options): Promise<RunResult> {
 
     const env: Record<string, string | undefined> = { LOG_LEVEL: 'info', DD_ENV: 'bench' };
     if (!options.tracing) env.DD_TRACE_ENABLED = 'false';
+    else {
+      // A stand-in agent that takes and discards the payloads, as a real agent would take them:
+      // without one dd-trace's exports fail and it keeps more in memory than in production.
+      const agent = await startAgentSink();
+      agentSink = agent.server;
+      active.sinks.add(agent.server);
+      Object.assign(env, { DD_AGENT_HOST: '127.0.0.1', DD_TRACE_AGENT_PORT: String(agent.port) });
+    }
     harness = await SystemHarness.start({
       redisServer: server,
       replicas,
@@ -642,7 +666,7 @@ async function runOnce(replicas: number, options: Options): Promise<RunResult> {
       { name: 'bench (autocannon + log reader)', pid: 'self' as const },
     ];
     say(
-      `system up: order + ${replicas} replica(s), tracing ${options.tracing ? 'on (as shipped, no agent listening)' : 'off'}, LOG_LEVEL info`,
+      `system up: order + ${replicas} replica(s), tracing ${options.tracing ? 'on (as shipped; traces go to a discarding stand-in agent in this process)' : 'off'}, LOG_LEVEL info`,
     );
 
     const startedAt = performance.now();
@@ -823,6 +847,10 @@ async function runOnce(replicas: number, options: Options): Promise<RunResult> {
     }
     await server.stop();
     active.servers.delete(server);
+    if (agentSink) {
+      agentSink.close();
+      active.sinks.delete(agentSink);
+    }
   }
 }
 
@@ -1150,6 +1178,7 @@ const active = {
   clients: new Set<Redis>(),
   harnesses: new Set<SystemHarness>(),
   servers: new Set<RedisServer>(),
+  sinks: new Set<Server>(),
 };
 let interrupted = false;
 
@@ -1172,6 +1201,8 @@ async function cleanup(): Promise<void> {
   active.harnesses.clear();
   await Promise.all([...active.servers].map((s) => s.stop().catch(() => undefined)));
   active.servers.clear();
+  for (const sink of active.sinks) sink.close();
+  active.sinks.clear();
 }
 
 function onSignal(signal: NodeJS.Signals): void {
