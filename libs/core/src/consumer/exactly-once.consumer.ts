@@ -248,8 +248,10 @@ export class ExactlyOnceConsumer {
         log.debug({ orderId, event: LogEvent.OrderSkipped, reason: 'locked', source }, 'another replica holds the lock');
         return;
       case 'already_processed':
+        // A replica that lost by arriving after the commit: the same N-1 lines per order as
+        // 'locked' (and what a duplicate delivery looks like), so debug too.
         metrics.increment(Metric.Skipped, { reason: 'already_processed' });
-        log.info(
+        log.debug(
           { orderId, event: LogEvent.OrderSkipped, reason: 'already_processed', status: claim.status, source },
           'order is already terminal',
         );
