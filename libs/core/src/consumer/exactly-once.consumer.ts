@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { parseEnvelope, type OrderItem } from '../envelope';
 import { LogEvent } from '../events';
 import { Metric, type Metrics, noMetrics } from '../observability/metrics';
-import { noTracing, type OrderTracing, type ProcessSpan } from '../observability/tracing';
+import { noTracing, type OrderTracing, type ProcessSpan, withoutActiveSpan } from '../observability/tracing';
 import type { RedisKeys } from '../redis/keys';
 import type { Attempt, ClaimResult, CommitResult, OrderScripts } from '../scripts/order-scripts';
 import { LeaseLostError, ShutdownAbortError } from './errors';
@@ -156,7 +156,8 @@ export class ExactlyOnceConsumer {
 
   private triggerSweep(): void {
     if (this.stopping || this.sweeping) return;
-    this.sweeping = this.sweep().finally(() => {
+    // Sweeps start from timers and connection events, whose context may hold a stale span.
+    this.sweeping = withoutActiveSpan(() => this.sweep()).finally(() => {
       this.sweeping = undefined;
     });
   }

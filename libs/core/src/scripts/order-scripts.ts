@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { traceScript } from '../observability/tracing';
 import type { OrderItem } from '../envelope';
 import type { RedisKeys } from '../redis/keys';
 import { registerScripts } from './registry';
@@ -79,18 +80,20 @@ export class OrderScripts {
   async accept(input: AcceptInput): Promise<AcceptResult> {
     const keys = [this.keys.order(input.orderId), this.keys.pending];
     if (input.idempotencyKey !== undefined) keys.push(this.keys.idempotency(input.idempotencyKey));
-    const reply = await this.redis.eoAcceptOrder(
-      keys.length,
-      ...keys,
-      input.orderId,
-      JSON.stringify(input.items),
-      input.bodyHash,
-      input.createdAt,
-      input.recoveryGraceMs,
-      this.keys.orderUpdatesChannel,
-      input.envelope,
-      input.idempotencyTtlSeconds,
-      input.trace ? JSON.stringify(input.trace) : '',
+    const reply = await traceScript('accept-order', () =>
+      this.redis.eoAcceptOrder(
+        keys.length,
+        ...keys,
+        input.orderId,
+        JSON.stringify(input.items),
+        input.bodyHash,
+        input.createdAt,
+        input.recoveryGraceMs,
+        this.keys.orderUpdatesChannel,
+        input.envelope,
+        input.idempotencyTtlSeconds,
+        input.trace ? JSON.stringify(input.trace) : '',
+      ),
     );
     const [code, orderId, bodyHash] = reply;
     if (code === 'exists') return { code, orderId: orderId, bodyHash: bodyHash };
@@ -101,18 +104,20 @@ export class OrderScripts {
   /** DESIGN step 2: SET lock NX PX for a PENDING order, counting the attempt. */
   async claim(attempt: Attempt, lockTtlMs: number, maxAttempts: number, now: string): Promise<ClaimResult> {
     const { orderId, token } = attempt;
-    const reply = await this.redis.eoClaimOrder(
-      this.keys.lock(orderId),
-      this.keys.order(orderId),
-      this.keys.pending,
-      this.keys.dead,
-      token,
-      lockTtlMs,
-      orderId,
-      maxAttempts,
-      attempt.replica,
-      now,
-      this.keys.orderStatusChannel,
+    const reply = await traceScript('claim-order', () =>
+      this.redis.eoClaimOrder(
+        this.keys.lock(orderId),
+        this.keys.order(orderId),
+        this.keys.pending,
+        this.keys.dead,
+        token,
+        lockTtlMs,
+        orderId,
+        maxAttempts,
+        attempt.replica,
+        now,
+        this.keys.orderStatusChannel,
+      ),
     );
     switch (reply[0]) {
       case 'claimed':
@@ -139,13 +144,21 @@ export class OrderScripts {
   /** Watchdog renewal: compare-and-PEXPIRE. Resolves false when the lock is no longer ours. */
   async extend(attempt: Attempt, lockTtlMs: number): Promise<boolean> {
     const { orderId, token } = attempt;
-    return (await this.redis.eoExtendLock(this.keys.lock(orderId), this.keys.pending, token, lockTtlMs, orderId)) === 1;
+    return (
+      (await traceScript('extend-lock', () =>
+        this.redis.eoExtendLock(this.keys.lock(orderId), this.keys.pending, token, lockTtlMs, orderId),
+      )) === 1
+    );
   }
 
   /** Compare-and-delete release; the order becomes due again after `dueInMs`. */
   async release(attempt: Attempt, dueInMs: number): Promise<boolean> {
     const { orderId, token } = attempt;
-    return (await this.redis.eoReleaseLock(this.keys.lock(orderId), this.keys.pending, token, orderId, dueInMs)) === 1;
+    return (
+      (await traceScript('release-lock', () =>
+        this.redis.eoReleaseLock(this.keys.lock(orderId), this.keys.pending, token, orderId, dueInMs),
+      )) === 1
+    );
   }
 
   /** DESIGN step 4: the fenced, all-or-nothing commit. `items` must be the ones the claim returned. */
@@ -157,15 +170,17 @@ export class OrderScripts {
       this.keys.pending,
       ...distinctSkus(items).map((sku) => this.keys.stock(sku)),
     ];
-    const reply = await this.redis.eoCommitOrder(
-      keys.length,
-      ...keys,
-      token,
-      attempt.replica,
-      now,
-      this.keys.stockPrefix,
-      this.keys.orderStatusChannel,
-      orderId,
+    const reply = await traceScript('commit-order', () =>
+      this.redis.eoCommitOrder(
+        keys.length,
+        ...keys,
+        token,
+        attempt.replica,
+        now,
+        this.keys.stockPrefix,
+        this.keys.orderStatusChannel,
+        orderId,
+      ),
     );
     switch (reply[0]) {
       case 'reserved':
@@ -188,19 +203,21 @@ export class OrderScripts {
   /** Records a failed attempt: retry after `backoffMs`, or FAILED once `maxAttempts` are used. */
   async fail(attempt: Attempt, maxAttempts: number, backoffMs: number, now: string, error: string): Promise<FailResult> {
     const { orderId, token } = attempt;
-    const reply = await this.redis.eoFailAttempt(
-      this.keys.order(orderId),
-      this.keys.lock(orderId),
-      this.keys.pending,
-      this.keys.dead,
-      token,
-      orderId,
-      maxAttempts,
-      backoffMs,
-      now,
-      error,
-      attempt.replica,
-      this.keys.orderStatusChannel,
+    const reply = await traceScript('fail-attempt', () =>
+      this.redis.eoFailAttempt(
+        this.keys.order(orderId),
+        this.keys.lock(orderId),
+        this.keys.pending,
+        this.keys.dead,
+        token,
+        orderId,
+        maxAttempts,
+        backoffMs,
+        now,
+        error,
+        attempt.replica,
+        this.keys.orderStatusChannel,
+      ),
     );
     switch (reply[0]) {
       case 'retry':
@@ -216,13 +233,13 @@ export class OrderScripts {
 
   /** Ids on the backlog that are due now (by Redis's clock), at most `limit`, with the backlog's size and lag. */
   async due(limit: number): Promise<DueOrders> {
-    const [size, overdueMs, ...orderIds] = await this.redis.eoDueOrders(this.keys.pending, limit);
+    const [size, overdueMs, ...orderIds] = await traceScript('due-orders', () => this.redis.eoDueOrders(this.keys.pending, limit));
     return { size: Number(size), overdueMs: Number(overdueMs), orderIds: orderIds.map(String) };
   }
 
   /** Sets a SKU's available stock (keeps `reserved`) and indexes it. */
   async setStock(sku: string, available: number): Promise<{ available: number; reserved: number }> {
-    const [a, r] = await this.redis.eoSetStock(this.keys.stock(sku), this.keys.skuIndex, available, sku);
+    const [a, r] = await traceScript('set-stock', () => this.redis.eoSetStock(this.keys.stock(sku), this.keys.skuIndex, available, sku));
     return { available: a, reserved: r };
   }
 }
