@@ -1,10 +1,11 @@
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { RedisModule, getRedisConnectionToken } from '@nestjs-modules/ioredis';
+import { RedisModule } from '@nestjs-modules/ioredis';
+import { COMMANDS, COMMANDS_CONNECTION, SUBSCRIBER, SUBSCRIBER_CONNECTION } from './redis/tokens';
 import { TerminusModule } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CommonConfig } from './config/env';
-import { RedisHealthIndicator } from './health/redis.health';
+import { RedisHealthIndicator, RedisReadiness } from './health/redis.health';
 import { LogEvent } from './events';
 import { DogStatsDMetrics } from './observability/metrics';
 import { redisOptionsFromUrl } from './redis/connection';
@@ -15,14 +16,6 @@ import { OrderScripts } from './scripts/order-scripts';
 export const LOGGER = Symbol('LOGGER');
 /** Injection token of the {@link Metrics} recorder (DogStatsD through dd-trace). */
 export const METRICS = Symbol('METRICS');
-/** Name of the command connection (scripts, reads). */
-export const COMMANDS_CONNECTION = 'commands';
-/** Name of the Pub/Sub connection (a subscribed connection can run nothing else). */
-export const SUBSCRIBER_CONNECTION = 'subscriber';
-/** Injection token of the command connection. */
-export const COMMANDS = getRedisConnectionToken(COMMANDS_CONNECTION);
-/** Injection token of the subscriber connection. */
-export const SUBSCRIBER = getRedisConnectionToken(SUBSCRIBER_CONNECTION);
 
 /** How a service wants its Redis connections. */
 export interface CoreModuleOptions {
@@ -126,8 +119,9 @@ export class CoreModule implements OnApplicationShutdown {
           useFactory: (redis: Redis, keys: RedisKeys) => new OrderScripts(redis, keys),
         },
         RedisHealthIndicator,
+        RedisReadiness,
       ],
-      exports: [LOGGER, METRICS, RedisKeys, OrderScripts, RedisHealthIndicator, TerminusModule],
+      exports: [LOGGER, METRICS, RedisKeys, OrderScripts, RedisHealthIndicator, RedisReadiness, TerminusModule],
     };
   }
 }

@@ -9,6 +9,7 @@ export * from './health/redis.health';
 export * from './logging/logger';
 export * from './redis/connection';
 export * from './redis/keys';
+export * from './redis/tokens';
 export * from './scripts/order-scripts';
 export * from './scripts/registry';
 export * from './http/errors';
