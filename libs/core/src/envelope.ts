@@ -1,3 +1,5 @@
+import type { OrderStatusName } from './events';
+
 /** Limits on an order's shape, shared by the HTTP validation and the envelope check. */
 export const OrderLimits = {
   maxItems: 100,
@@ -10,6 +12,22 @@ export const OrderLimits = {
 export interface OrderItem {
   sku: string;
   quantity: number;
+}
+
+/**
+ * An order as `GET /orders/:id` shows it (and an idempotent replay of `POST /orders` returns it):
+ * the HTTP contract, shared by the order service and the tools that read it.
+ */
+export interface OrderView {
+  orderId: string;
+  status: OrderStatusName;
+  items: OrderItem[];
+  createdAt: string;
+  updatedAt: string;
+  processedAt?: string;
+  processedBy?: string;
+  attempts: number;
+  reason?: string;
 }
 
 /** The message published on `order_updates` when an order is accepted. */

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { createRedis, OrderScripts, OrderStatus, RedisKeys, type OrderItem } from '@eo/core';
+import { createRedis, OrderScripts, OrderStatus, RedisKeys, type OrderItem, type OrderView } from '@eo/core';
+
+export type { OrderView } from '@eo/core';
 import { delay, mapLimit, requestJson, type HttpReply } from './http';
 import { repoRoot, serviceEntry } from './paths';
 import { freePort, RedisServer } from './redis-server';
@@ -53,19 +55,6 @@ export interface PlacedOrder {
   status: number;
   orderId?: string;
   body: unknown;
-}
-
-/** The order document of `GET /orders/:id`. */
-export interface OrderView {
-  orderId: string;
-  status: string;
-  items: OrderItem[];
-  createdAt: string;
-  updatedAt: string;
-  processedAt?: string;
-  processedBy?: string;
-  attempts: number;
-  reason?: string;
 }
 
 /**

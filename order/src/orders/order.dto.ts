@@ -1,4 +1,6 @@
-import type { OrderItem, OrderStatus, OrderStatusName } from '@eo/core';
+import type { OrderItem, OrderStatus, OrderStatusName, OrderView } from '@eo/core';
+
+export type { OrderView } from '@eo/core';
 
 /** A validated `POST /orders` body. */
 export interface PlaceOrderRequest {
@@ -11,19 +13,6 @@ export interface PlaceOrderRequest {
 export interface AcceptedOrder {
   orderId: string;
   status: typeof OrderStatus.Pending;
-}
-
-/** An order as `GET /orders/:id` shows it (and as an idempotent replay of `POST /orders` does). */
-export interface OrderView {
-  orderId: string;
-  status: OrderStatusName;
-  items: OrderItem[];
-  createdAt: string;
-  updatedAt: string;
-  processedAt?: string;
-  processedBy?: string;
-  attempts: number;
-  reason?: string;
 }
 
 /**
