@@ -30,6 +30,8 @@ export interface SystemOptions {
   onLine?: (name: string, line: string, stream: 'stdout' | 'stderr') => void;
   /** Told when a service exits without having been asked to. */
   onUnexpectedExit?: (name: string, result: ExitResult) => void;
+  /** Node options for every service process, before its entry file (e.g. `--cpu-prof`). */
+  nodeArgs?: (name: string) => string[];
   /** Run services in their own process groups (see {@link ServiceProcessOptions.detached}). */
   detached?: boolean;
   /** Per-service readiness deadline (default 30 s). */
@@ -133,6 +135,7 @@ export class SystemHarness {
       entry: serviceEntry(service, this.root),
       port,
       cwd: this.root,
+      nodeArgs: options.nodeArgs?.(name),
       detached: options.detached,
       keepLogs: options.keepLogs,
       env: {

@@ -10,7 +10,7 @@
  * the targets of issue 6 next to the figures (printed, never asserted).
  *
  *   npm run bench -- [--replicas 3 | --sweep 1,3,6] [--seconds 15] [--connections 64]
- *                    [--tracing on|off] [--publish | --out DIR]
+ *                    [--tracing on|off] [--publish | --out DIR] [--cpu-prof DIR]
  *
  * Everything runs on 127.0.0.1 against Redis servers this process starts; the one on 6379 is never
  * touched. Results: JSON + SVG chart in .cache/bench/ (docs/bench/ with --publish).
@@ -21,11 +21,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
 import { LogEvent, SCRIPTS, scriptSource, type OrderItem, type RedisKeys, type ScriptName } from '@eo/core';
 import { checkInvariants, delay, formatReport, RedisServer, repoRoot, SystemHarness, type InvariantReport } from '@eo/testing';
+import { pacedLoad } from './paced-load';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -37,9 +38,11 @@ interface Options {
   tracing: boolean;
   outDir: string;
   publish: boolean;
+  /** Write a V8 CPU profile of every service process into this directory. */
+  cpuProfDir?: string;
 }
 
-const USAGE = `usage: npm run bench -- [--replicas N | --sweep 1,3,6] [--seconds 15] [--connections 64] [--tracing on|off] [--publish | --out DIR]`;
+const USAGE = `usage: npm run bench -- [--replicas N | --sweep 1,3,6] [--seconds 15] [--connections 64] [--tracing on|off] [--publish | --out DIR] [--cpu-prof DIR]`;
 
 /** A bad command line: printed without a stack trace. */
 class UsageError extends Error {}
@@ -83,6 +86,12 @@ function parseOptions(argv: string[]): Options {
       case '--publish':
         options.publish = true;
         break;
+      case '--cpu-prof': {
+        const dir = value();
+        if (!dir) throw new UsageError('--cpu-prof needs a directory');
+        options.cpuProfDir = resolve(dir);
+        break;
+      }
       case '--help':
       case '-h':
         process.stdout.write(`${USAGE}\n`);
@@ -297,10 +306,33 @@ let counter = 0;
 const RUN_TAG = `b${Date.now().toString(36)}`;
 const ORDER_ID_IN_BODY = /"orderId":"([^"]+)"/;
 
-/** POST /orders with autocannon: `seconds` long (or `amount` requests), at full speed or `overallRate`. */
-function drive(url: string, load: { seconds?: number; amount?: number; connections: number; overallRate?: number }): Promise<LoadResult> {
+/** The next POST /orders: a fresh idempotency key and one of the order bodies in turn. */
+function nextOrder(): { headers: Record<string, string>; body: string } {
+  const n = counter++;
+  return {
+    headers: { 'content-type': 'application/json', 'idempotency-key': `${RUN_TAG}-${n}` },
+    body: ORDER_BODIES[n % ORDER_BODIES.length],
+  };
+}
+
+/** Sorts answers into accepted orderIds (202) and refusals by status. */
+function answerCollector(): Pick<LoadResult, 'accepted' | 'refused'> & { onResponse: (status: number, body: string) => void } {
   const accepted: string[] = [];
   const refused: Record<string, number> = {};
+  return {
+    accepted,
+    refused,
+    onResponse: (status, body) => {
+      const id = status === 202 ? ORDER_ID_IN_BODY.exec(body)?.[1] : undefined;
+      if (id !== undefined) accepted.push(id);
+      else refused[status] = (refused[status] ?? 0) + 1;
+    },
+  };
+}
+
+/** POST /orders with autocannon at full speed: `seconds` long (or `amount` requests), closed loop. */
+function drive(url: string, load: { seconds?: number; amount?: number; connections: number }): Promise<LoadResult> {
+  const answers = answerCollector();
   return new Promise<LoadResult>((resolve, reject) => {
     let done = false;
     const instance = autocannon(
@@ -310,25 +342,13 @@ function drive(url: string, load: { seconds?: number; amount?: number; connectio
         // autocannon rejects keys present with an undefined value.
         ...(load.seconds !== undefined && { duration: load.seconds }),
         ...(load.amount !== undefined && { amount: load.amount }),
-        ...(load.overallRate !== undefined && { overallRate: load.overallRate }),
         timeout: 10,
         requests: [
           {
             method: 'POST',
             path: '/orders',
-            setupRequest: (request) => {
-              const n = counter++;
-              return {
-                ...request,
-                headers: { 'content-type': 'application/json', 'idempotency-key': `${RUN_TAG}-${n}` },
-                body: ORDER_BODIES[n % ORDER_BODIES.length],
-              };
-            },
-            onResponse: (status, body) => {
-              const id = status === 202 ? ORDER_ID_IN_BODY.exec(body)?.[1] : undefined;
-              if (id !== undefined) accepted.push(id);
-              else refused[status] = (refused[status] ?? 0) + 1;
-            },
+            setupRequest: (request) => ({ ...request, ...nextOrder() }),
+            onResponse: answers.onResponse,
           },
         ],
       },
@@ -337,8 +357,8 @@ function drive(url: string, load: { seconds?: number; amount?: number; connectio
         active.cannon = undefined;
         if (error) return reject(error instanceof Error ? error : new Error(String(error)));
         resolve({
-          accepted,
-          refused,
+          accepted: answers.accepted,
+          refused: answers.refused,
           errors: result.errors,
           timeouts: result.timeouts,
           durationS: result.duration,
@@ -348,6 +368,20 @@ function drive(url: string, load: { seconds?: number; amount?: number; connectio
     );
     if (!done) active.cannon = instance;
   });
+}
+
+/** POST /orders open loop at a steady `rate` (see paced-load.ts for why not autocannon's overallRate). */
+async function pace(url: string, load: { seconds: number; connections: number; rate: number }): Promise<LoadResult> {
+  const answers = answerCollector();
+  const result = await pacedLoad({ url, path: '/orders', ...load, next: nextOrder, onResponse: answers.onResponse });
+  return {
+    accepted: answers.accepted,
+    refused: answers.refused,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    durationS: result.durationS,
+    httpLatency: { p50: result.latency.p50, p99: result.latency.p99 },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -645,6 +679,13 @@ async function runOnce(replicas: number, options: Options): Promise<RunResult> {
       env,
       detached: true,
       readyTimeoutMs: 60_000,
+      ...(options.cpuProfDir !== undefined && {
+        nodeArgs: (name: string) => [
+          '--cpu-prof',
+          `--cpu-prof-dir=${options.cpuProfDir}`,
+          `--cpu-prof-name=${replicas}r-${name}.cpuprofile`,
+        ],
+      }),
       // Every line is read and counted; only order.processed is parsed and kept (the exactly-once check).
       keepLogs: { events: [LogEvent.OrderProcessed], fields: ['event', 'orderId', 'replica', 'outcome'] },
     });
@@ -720,12 +761,15 @@ async function runOnce(replicas: number, options: Options): Promise<RunResult> {
 
     // Half the measured completion rate, same duration.
     const targetRate = Number.isFinite(completedPerSec) ? Math.max(1, Math.round(completedPerSec / 2)) : 1;
-    say(`half peak: ${fmt(targetRate)} orders/s for ${options.seconds} s…`);
-    const halfLoad = await drive(harness.orderUrl, { seconds: options.seconds, connections: options.connections, overallRate: targetRate });
+    say(`half peak: ${fmt(targetRate)} orders/s for ${options.seconds} s, spread evenly (open loop)…`);
+    const halfLoad = await pace(harness.orderUrl, { seconds: options.seconds, connections: options.connections, rate: targetRate });
     const halfQuiet = await waitForEmptyBacklog(redis, keys, quietTimeoutMs, {});
     const halfTimes = await readOrderTimes(redis, keys, halfLoad.accepted);
     const halfLatency = percentiles(halfTimes.latencies);
-    say(`  accept→terminal p50 ${ms(halfLatency.p50)} p95 ${ms(halfLatency.p95)} p99 ${ms(halfLatency.p99)}`);
+    say(
+      `  accepted ${fmt(halfLoad.accepted.length / halfLoad.durationS)}/s; accept→terminal p50 ${ms(halfLatency.p50)} p95 ${ms(halfLatency.p95)} p99 ${ms(halfLatency.p99)}; ` +
+        `HTTP p99 ${ms(halfLoad.httpLatency.p99)} from the scheduled send time`,
+    );
     clearInterval(sampler);
     sampler = undefined;
     sample();
