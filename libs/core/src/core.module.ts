@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { CommonConfig } from './config/env';
 import { RedisHealthIndicator, RedisReadiness } from './health/redis.health';
 import { LogEvent } from './events';
-import { DogStatsDMetrics } from './observability/metrics';
+import { DogStatsDMetrics, TracerMetrics } from './observability/metrics';
 import { redisOptionsFromUrl } from './redis/connection';
 import { RedisKeys } from './redis/keys';
 import { OrderScripts } from './scripts/order-scripts';
@@ -76,6 +76,7 @@ export class CoreModule implements OnApplicationShutdown {
   constructor(
     @Inject(COMMANDS) private readonly commands: Redis,
     @Inject(SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(METRICS) private readonly metrics: DogStatsDMetrics | TracerMetrics,
   ) {}
 
   /**
@@ -83,7 +84,7 @@ export class CoreModule implements OnApplicationShutdown {
    * strict module lookup finds only one of them, and an open socket keeps the process alive.
    */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.commands, this.subscriber].map((redis) => closeRedis(redis)));
+    await Promise.all([...[this.commands, this.subscriber].map((redis) => closeRedis(redis)), this.metrics.close()]);
   }
 
   /** Builds the module for one service's configuration. */
@@ -111,7 +112,16 @@ export class CoreModule implements OnApplicationShutdown {
       ],
       providers: [
         { provide: LOGGER, useValue: logger },
-        { provide: METRICS, useValue: new DogStatsDMetrics(config.replica) },
+        {
+          provide: METRICS,
+          useValue: config.tracing
+            ? new TracerMetrics(config.replica)
+            : new DogStatsDMetrics({
+                ...config.dogstatsd,
+                tags: { service: config.service, env: config.env, version: config.version, replica: config.replica },
+                onError: (err) => logger.warn({ event: LogEvent.MetricsFailed, err }, 'sending DogStatsD metrics failed; dropping them'),
+              }),
+        },
         { provide: RedisKeys, useValue: new RedisKeys(config.redisNamespace) },
         {
           provide: OrderScripts,

@@ -16,6 +16,7 @@ export const LogEvent = {
   ServiceStarted: 'service.started',
   ServiceStopping: 'service.stopping',
   RedisState: 'redis.state',
+  MetricsFailed: 'metrics.failed',
 } as const;
 
 /** One of the {@link LogEvent} values. */

@@ -1,4 +1,5 @@
 import { delay, freePort, SystemHarness } from '@eo/testing';
+import { FakeAgent } from './fake-agent';
 
 describe('dd-trace without a Datadog agent', () => {
   let system: SystemHarness | undefined;
@@ -23,14 +24,31 @@ describe('dd-trace without a Datadog agent', () => {
     expect((processed.dd as { trace_id?: string } | undefined)?.trace_id).toMatch(/^[0-9a-f]{32}$/);
   }, 60_000);
 
-  it('adds no dd fields when DD_TRACE_ENABLED=false', async () => {
-    system = await SystemHarness.start({ replicas: 1, env: { DD_TRACE_ENABLED: 'false' } });
-    const sku = SystemHarness.uniqueId('off');
-    await system.seedStock(sku, 5);
-    const placed = await system.placeOrder([{ sku, quantity: 1 }]);
-    expect((await system.getOrder(placed.orderId!, 5000)).body.status).toBe('RESERVED');
-    const processed = await system.waitForLog((l) => l.event === 'order.processed' && l.orderId === placed.orderId);
-    expect(processed.dd).toBeUndefined();
-    for (const service of system.processes) expect(service.rawLines).toEqual([]);
+  it('with DD_TRACE_ENABLED=false sends no spans and adds no dd fields, but still sends the metrics', async () => {
+    // dd-trace's own DogStatsD client is a no-op when tracing is off; the services' metrics must not be.
+    const agent = await FakeAgent.start();
+    try {
+      system = await SystemHarness.start({ replicas: 1, env: { ...agent.env(), DD_TRACE_ENABLED: 'false' } });
+      const sku = SystemHarness.uniqueId('off');
+      await system.seedStock(sku, 5);
+      const placed = await system.placeOrder([{ sku, quantity: 1 }]);
+      expect((await system.getOrder(placed.orderId!, 5000)).body.status).toBe('RESERVED');
+      const processed = await system.waitForLog((l) => l.event === 'order.processed' && l.orderId === placed.orderId);
+      expect(processed.dd).toBeUndefined();
+      for (const service of system.processes) expect(service.rawLines).toEqual([]);
+
+      await Promise.all(system.processes.map((p) => p.stop())); // a clean stop flushes the metrics
+      const names = new Set(agent.points.map((p) => p.name));
+      expect(names).toContain('orders.accepted');
+      expect(names).toContain('orders.processed');
+      expect(agent.points.find((p) => p.name === 'orders.processed')?.tags).toMatchObject({
+        service: 'inventory',
+        env: 'test',
+        outcome: 'reserved',
+      });
+      expect(agent.spans).toEqual([]);
+    } finally {
+      await agent.stop();
+    }
   }, 60_000);
 });

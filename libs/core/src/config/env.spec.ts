@@ -12,7 +12,15 @@ describe('loadCommonConfig', () => {
       env: 'local',
       replica: 'pod-1',
       logLevel: 'info',
+      tracing: true,
+      dogstatsd: { host: '127.0.0.1', port: 8125 },
     });
+  });
+
+  it('sends metrics where dd-trace would: DD_DOGSTATSD_HOST, else DD_AGENT_HOST, and DD_DOGSTATSD_PORT', () => {
+    expect(load({ DD_AGENT_HOST: 'agent', DD_DOGSTATSD_PORT: '9125' }).dogstatsd).toEqual({ host: 'agent', port: 9125 });
+    expect(load({ DD_AGENT_HOST: 'agent', DD_DOGSTATSD_HOST: 'statsd' }).dogstatsd.host).toBe('statsd');
+    expect(load({ DD_TRACE_ENABLED: 'false' }).tracing).toBe(false);
   });
 
   it.each([
@@ -22,6 +30,8 @@ describe('loadCommonConfig', () => {
     ['REDIS_NAMESPACE', 'has space'],
     ['LOG_LEVEL', 'loud'],
     ['REDIS_COMMAND_TIMEOUT_MS', '-1'],
+    ['DD_DOGSTATSD_PORT', '0'],
+    ['DD_TRACE_ENABLED', 'maybe'],
   ])('stops on %s=%s with an error naming the variable', (variable, value) => {
     let error: unknown;
     try {

@@ -59,6 +59,10 @@ export interface CommonConfig {
   version: string;
   replica: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** `DD_TRACE_ENABLED`, read as dd-trace reads it. */
+  tracing: boolean;
+  /** Where DogStatsD metrics go when tracing is off (with tracing on, dd-trace's client decides). */
+  dogstatsd: { host: string; port: number };
 }
 
 /** Reads {@link CommonConfig}; throws {@link ConfigError} naming the first bad variable. */
@@ -85,5 +89,11 @@ export function loadCommonConfig(env: Env, defaults: { service: string; port: nu
     version: stringVar(env, 'DD_VERSION', '0.1.0'),
     replica: stringVar(env, 'REPLICA_NAME', raw(env, 'HOSTNAME') ?? hostname()),
     logLevel: logLevel as CommonConfig['logLevel'],
+    tracing: boolVar(env, 'DD_TRACE_ENABLED', true),
+    // The variables dd-trace reads for its own DogStatsD client, with the same precedence.
+    dogstatsd: {
+      host: stringVar(env, 'DD_DOGSTATSD_HOST', raw(env, 'DD_AGENT_HOST') ?? '127.0.0.1'),
+      port: intVar(env, 'DD_DOGSTATSD_PORT', 8125, 1, 65535),
+    },
   };
 }
