@@ -34,23 +34,40 @@ describe('DogStatsDMetrics', () => {
     );
   });
 
-  it('batches points into datagrams below the UDP limit and sends the rest on close', async () => {
+  it('adds up counts and keeps the last gauge value per name and tag set, then sends one line each', async () => {
     const agent = await listen();
-    const datagrams: number[] = [];
-    agent.socket.on('message', (datagram) => datagrams.push(datagram.length));
-    const metrics = new DogStatsDMetrics({ host: '127.0.0.1', port: agent.port, tags });
+    const metrics = new DogStatsDMetrics({ host: '127.0.0.1', port: agent.port, tags: { replica: 'r' } });
 
     for (let i = 0; i < 200; i++) metrics.increment(Metric.Skipped, { reason: 'locked' });
+    metrics.increment(Metric.Skipped, { reason: 'already_processed' });
+    metrics.gauge(Metric.BacklogSize, 7);
+    metrics.gauge(Metric.BacklogSize, 2);
+    for (let i = 0; i < 50; i++) metrics.distribution(Metric.LockWait, i);
     await metrics.close();
     await new Promise((resolve) => setTimeout(resolve, 50));
     agent.socket.close();
 
-    expect(agent.lines).toHaveLength(200);
-    expect(datagrams.length).toBeLessThan(50);
-    expect(Math.max(...datagrams)).toBeLessThanOrEqual(1432);
+    expect(agent.lines.filter((l) => !l.startsWith('orders.lock_wait')).sort()).toEqual([
+      'orders.backlog.size:2|g|#replica:r',
+      'orders.skipped:1|c|#replica:r,reason:already_processed',
+      'orders.skipped:200|c|#replica:r,reason:locked',
+    ]);
+    // Distributions cannot be added up: every value is sent.
+    expect(agent.lines.filter((l) => l.startsWith('orders.lock_wait'))).toHaveLength(50);
   });
 
-  it('does not throw when nothing listens (no agent), and reports a send failure at most once', async () => {
+  it('sends on its own every second, not only on close', async () => {
+    const agent = await listen();
+    const metrics = new DogStatsDMetrics({ host: '127.0.0.1', port: agent.port, tags: { replica: 'r' } });
+    metrics.increment(Metric.Accepted);
+    const deadline = Date.now() + 5000;
+    while (agent.lines.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await metrics.close();
+    agent.socket.close();
+    expect(agent.lines).toEqual(['orders.accepted:1|c|#replica:r']);
+  });
+
+  it('does not throw when the agent host does not resolve, and reports the failure at most once', async () => {
     const errors: Error[] = [];
     const metrics = new DogStatsDMetrics({ host: 'no-such-host.invalid', port: 8125, tags, onError: (e) => errors.push(e) });
     for (let i = 0; i < 5; i++) {

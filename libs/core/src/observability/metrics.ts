@@ -44,11 +44,19 @@ export interface DogStatsDOptions {
 /**
  * {@link Metrics} over DogStatsD (UDP, hot-shots) to the Datadog Agent, with the unified service tags
  * and `replica` on every point. Used when tracing is off: dd-trace's own client is then a no-op and
- * would turn the metrics off along with the traces. Points are buffered into datagrams of at most
- * 1,432 bytes and flushed every second and on {@link close}.
+ * would turn the metrics off along with the traces.
+ *
+ * Counts and gauges are aggregated in process and sent once a second (and on {@link close}), as
+ * dd-trace's client does: every losing replica counts `orders.skipped` on every message, and a
+ * formatted datagram line per message cost 9 points of the 6-replica throughput in `npm run bench`.
+ * Distributions (one per processed order) go out as they come, buffered into datagrams of at most
+ * 1,432 bytes.
  */
 export class DogStatsDMetrics implements Metrics {
   private readonly client: StatsD;
+  private readonly counts = new Map<string, { name: MetricName; tags: MetricTags | undefined; value: number }>();
+  private readonly gauges = new Map<string, { name: MetricName; tags: MetricTags | undefined; value: number }>();
+  private readonly timer: NodeJS.Timeout;
   private errorReported = false;
 
   constructor(options: DogStatsDOptions) {
@@ -59,17 +67,22 @@ export class DogStatsDMetrics implements Metrics {
       // DD_ENV/DD_SERVICE/DD_VERSION are already in `tags`, with the services' own defaults.
       includeDataDogTags: false,
       maxBufferSize: 1432,
-      bufferFlushInterval: 1000,
+      bufferFlushInterval: FLUSH_INTERVAL_MS,
       errorHandler: (error) => {
         if (this.errorReported) return;
         this.errorReported = true;
         options.onError?.(error);
       },
     });
+    this.timer = setInterval(() => this.flushAggregates(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
   }
 
   increment(name: MetricName, tags?: MetricTags): void {
-    this.client.increment(name, 1, tags);
+    const key = aggregateKey(name, tags);
+    const point = this.counts.get(key);
+    if (point) point.value++;
+    else this.counts.set(key, { name, tags, value: 1 });
   }
 
   distribution(name: MetricName, value: number, tags?: MetricTags): void {
@@ -77,13 +90,32 @@ export class DogStatsDMetrics implements Metrics {
   }
 
   gauge(name: MetricName, value: number, tags?: MetricTags): void {
-    this.client.gauge(name, value, tags);
+    const key = aggregateKey(name, tags);
+    const point = this.gauges.get(key);
+    if (point) point.value = value;
+    else this.gauges.set(key, { name, tags, value });
   }
 
-  /** Sends what is buffered and closes the socket. */
+  /** Sends what is aggregated and buffered, and closes the socket. */
   close(): Promise<void> {
+    clearInterval(this.timer);
+    this.flushAggregates();
     return new Promise((resolve) => this.client.close(() => resolve()));
   }
+
+  private flushAggregates(): void {
+    for (const { name, tags, value } of this.counts.values()) this.client.increment(name, value, tags);
+    for (const { name, tags, value } of this.gauges.values()) this.client.gauge(name, value, tags);
+    this.counts.clear();
+    this.gauges.clear();
+  }
+}
+
+const FLUSH_INTERVAL_MS = 1000;
+
+/** One aggregate per metric name and tag set (tags come from code, always in the same key order). */
+function aggregateKey(name: string, tags: MetricTags | undefined): string {
+  return tags === undefined ? name : `${name}${JSON.stringify(tags)}`;
 }
 
 /**
