@@ -27,6 +27,7 @@ import type { Redis } from 'ioredis';
 import { LogEvent, SCRIPTS, scriptSource, type OrderItem, type RedisKeys, type ScriptName } from '@eo/core';
 import { checkInvariants, delay, formatReport, RedisServer, repoRoot, SystemHarness, type InvariantReport } from '@eo/testing';
 import { pacedLoad } from './paced-load';
+import { percentiles, type Percentiles } from './percentiles';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -272,20 +273,6 @@ async function readOrderTimes(redis: Redis, keys: RedisKeys, ids: readonly strin
     }
   }
   return out;
-}
-
-interface Percentiles {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-function percentiles(values: number[]): Percentiles {
-  if (values.length === 0) return { p50: NaN, p95: NaN, p99: NaN, max: NaN };
-  const sorted = Float64Array.from(values).sort();
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
  * wait for a free socket counts its wait (no coordinated omission).
  */
 import { Agent, request as httpRequest } from 'node:http';
+import { percentiles } from './percentiles';
 
 export interface PacedRequest {
   headers: Record<string, string>;
@@ -121,8 +122,7 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadRes
   });
   agent.destroy();
 
-  const sorted = latencies.subarray(0, sent).sort();
-  const at = (q: number): number => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]);
+  const { p50, p99, max } = percentiles(latencies.subarray(0, sent));
   return {
     sent,
     answered,
@@ -130,7 +130,7 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadRes
     timeouts,
     // The sending window (the answers of the last requests come after it).
     durationS: (lastSent - start) / 1000,
-    latency: { p50: at(0.5), p99: at(0.99), max: at(1) },
+    latency: { p50, p99, max },
     maxQueued: Math.max(0, maxQueued),
   };
 }
