@@ -12,6 +12,10 @@ export interface AgentSpan {
   service: string;
   resource: string;
   type?: string;
+  /** Start, epoch nanoseconds. */
+  start: bigint;
+  /** Nanoseconds. */
+  duration: bigint;
   error: number;
   meta: Record<string, string>;
   metrics: Record<string, number>;
@@ -60,6 +64,8 @@ export class FakeAgent {
                 trace_id: asBigInt(span.trace_id),
                 span_id: asBigInt(span.span_id),
                 parent_id: asBigInt(span.parent_id),
+                start: asBigInt(span.start),
+                duration: asBigInt(span.duration),
               });
             }
           }

@@ -3,6 +3,8 @@ import { type AgentSpan, FakeAgent } from './fake-agent';
 
 let agent: FakeAgent;
 let system: SystemHarness;
+/** The first test's order: its trace and the replica that won it (the other one lost its claim). */
+let traced: { traceId: bigint; winner: string } | undefined;
 
 beforeAll(async () => {
   agent = await FakeAgent.start();
@@ -65,12 +67,19 @@ describe('Datadog tracing across Pub/Sub (dd-trace against a fake agent)', () =>
     // Tags the issue asks for, on the processing span.
     expect(process.service).toBe('inventory');
     expect(process.meta).toMatchObject({ 'order.id': orderId, 'lock.outcome': 'claimed', replica: String(processed.replica) });
-    // The losing replica's claim shows in the same trace.
-    await waitFor('the losing claim span', () => trace().find((s) => s.name === 'order.process' && s.meta['lock.outcome'] !== 'claimed'));
-    // Redis calls made while processing are children in the same trace (ioredis instrumentation).
-    await waitFor('a redis span under order.process', () =>
-      trace().find((s) => s.parent_id === process.span_id && s.name.startsWith('redis')),
+    // The claim is the span's first child: it runs untraced until it is won, then is recorded with
+    // its real times inside the backdated processing span.
+    const claim = await waitFor('the claim-order span under order.process', () =>
+      trace().find((s) => s.parent_id === process.span_id && s.resource === 'claim-order'),
     );
+    expect(claim).toMatchObject({ name: 'redis.script', service: 'inventory', type: 'redis' });
+    expect(claim.start).toBeGreaterThanOrEqual(process.start);
+    expect(claim.start + claim.duration).toBeLessThanOrEqual(process.start + process.duration);
+    const commit = await waitFor('the commit-order span under order.process', () =>
+      trace().find((s) => s.parent_id === process.span_id && s.resource === 'commit-order'),
+    );
+    expect(commit.start).toBeGreaterThanOrEqual(claim.start + claim.duration);
+    traced = { traceId, winner: String(processed.replica) };
   }, 60_000);
 
   it('sends DogStatsD metrics tagged with service, env, version and replica', async () => {
@@ -82,6 +91,16 @@ describe('Datadog tracing across Pub/Sub (dd-trace against a fake agent)', () =>
     expect(processed.tags).toMatchObject({ service: 'inventory', env: 'test', outcome: 'reserved' });
     expect(processed.tags.replica).toMatch(/^inventory-[01]$/);
     const names = new Set(agent.points.map((p) => p.name));
+
+    // Losing claims are counted, not traced: the other replica lost the first test's order (its
+    // orders.skipped point; nothing else was published) and, now that every process has flushed,
+    // the trace holds one order.process span, the winner's.
+    expect(traced).toBeDefined();
+    const { traceId, winner } = traced!;
+    const loser = winner === 'inventory-0' ? 'inventory-1' : 'inventory-0';
+    await waitFor(`orders.skipped from ${loser}`, () => agent.points.find((p) => p.name === 'orders.skipped' && p.tags.replica === loser));
+    const processSpans = agent.spans.filter((s) => s.trace_id === traceId && s.name === 'order.process');
+    expect(processSpans.map((s) => s.meta.replica)).toEqual([winner]);
     for (const name of ['orders.skipped', 'orders.lock_wait', 'orders.processing.duration', 'orders.end_to_end', 'orders.backlog.size']) {
       expect(names).toContain(name);
     }

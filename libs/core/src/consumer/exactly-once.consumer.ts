@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { parseEnvelope, type OrderItem } from '../envelope';
 import { LogEvent } from '../events';
 import { Metric, type Metrics, noMetrics } from '../observability/metrics';
-import { noTracing, type OrderTracing, type ProcessSpan, withoutActiveSpan } from '../observability/tracing';
+import { epochMs, noTracing, type OrderTracing, type ProcessSpan, withoutActiveSpan } from '../observability/tracing';
 import type { RedisKeys } from '../redis/keys';
 import type { Attempt, ClaimResult, CommitResult, OrderScripts } from '../scripts/order-scripts';
 import { LeaseLostError, ShutdownAbortError } from './errors';
@@ -203,72 +203,89 @@ export class ExactlyOnceConsumer {
     trace: Record<string, string> | undefined,
     shutdown: AbortSignal,
   ): Promise<void> {
-    // A Pub/Sub delivery is traced from its claim (every replica's attempt shows in the order's
-    // trace); a sweep is traced only once it has won the claim, so idle sweeps add no spans.
-    if (source === 'message') {
-      return this.telemetry.tracing.traceProcessing(orderId, source, trace, (span) =>
-        this.claimAndProcess(orderId, source, shutdown, span),
-      );
-    }
-    return this.claimAndProcess(orderId, source, shutdown, undefined);
+    // The claim runs with no active span: in a subscriber callback the active one is a stale
+    // connection span, and in a sweep there is none worth joining. It is traced afterwards, if won.
+    return withoutActiveSpan(() => this.claimAndProcess(orderId, source, trace, shutdown));
   }
 
   private async claimAndProcess(
     orderId: string,
     source: ClaimedOrder['source'],
+    trace: Record<string, string> | undefined,
     shutdown: AbortSignal,
-    span: ProcessSpan | undefined,
   ): Promise<void> {
     const { replica, lockTtlMs, maxAttempts } = this.options;
     // The replica name in the token tells an operator reading `GET lock:<id>` who holds it.
     const attempt: Attempt = { orderId, token: `${replica}:${randomUUID()}`, replica };
     const startedAt = performance.now();
+    const claimStart = epochMs();
     const claim = await this.scripts.claim(attempt, lockTtlMs, maxAttempts, new Date().toISOString());
-    span?.setTag('lock.outcome', claim.code);
-    if (claim.code !== 'claimed') {
+    if (claim.code === 'locked' || claim.code === 'already_processed') {
       this.reportLostClaim(orderId, source, claim);
       return;
     }
-    if (span) return this.processClaimed(attempt, claim, source, shutdown, startedAt, span);
-    return this.telemetry.tracing.traceProcessing(orderId, source, claim.trace, (sweepSpan) => {
-      sweepSpan.setTag('lock.outcome', claim.code);
-      return this.processClaimed(attempt, claim, source, shutdown, startedAt, sweepSpan);
+    // Only a claim that changes something is traced: the span is backdated to the claim, which
+    // becomes its first child, so the trace reads accept → claim → commit. The N−1 routine losses
+    // of every order get no span (orders.skipped counts them): with tracing on, their spans were
+    // most of a losing replica's CPU.
+    const claimFinish = epochMs();
+    const parent = claim.code === 'claimed' ? (trace ?? claim.trace) : trace;
+    return this.telemetry.tracing.traceProcessing(orderId, source, parent, claimStart, (span) => {
+      span.setTag('lock.outcome', claim.code);
+      span.recordScript('claim-order', claimStart, claimFinish);
+      if (claim.code === 'claimed') return this.processClaimed(attempt, claim, source, shutdown, startedAt, span);
+      this.reportRefusedClaim(orderId, source, claim, span);
+      return Promise.resolve();
     });
   }
 
-  private reportLostClaim(orderId: string, source: ClaimedOrder['source'], claim: Exclude<ClaimResult, { code: 'claimed' }>): void {
+  /** The N−1 losing claims of every order: counted, logged at debug, never traced. */
+  private reportLostClaim(
+    orderId: string,
+    source: ClaimedOrder['source'],
+    claim: Extract<ClaimResult, { code: 'locked' | 'already_processed' }>,
+  ): void {
     // No child logger: this runs for every losing replica on every message.
     const log = this.logger;
     const { metrics } = this.telemetry;
-    switch (claim.code) {
-      case 'locked':
-        // Debug, not info: every message makes N-1 replicas lose, so at info the skip lines would
-        // outnumber everything else N-1 to 1 (and be most of the Datadog log bill, and a fifth of a
-        // losing replica's CPU). orders.skipped{reason:locked} counts them; LOG_LEVEL=debug shows each.
-        metrics.increment(Metric.Skipped, { reason: 'locked' });
-        log.debug({ orderId, event: LogEvent.OrderSkipped, reason: 'locked', source }, 'another replica holds the lock');
-        return;
-      case 'already_processed':
-        // A replica that lost by arriving after the commit: the same N-1 lines per order as
-        // 'locked' (and what a duplicate delivery looks like), so debug too.
-        metrics.increment(Metric.Skipped, { reason: 'already_processed' });
-        log.debug(
-          { orderId, event: LogEvent.OrderSkipped, reason: 'already_processed', status: claim.status, source },
-          'order is already terminal',
-        );
-        return;
-      case 'not_found':
-        metrics.increment(Metric.Skipped, { reason: 'unknown_order' });
-        log.warn({ orderId, event: LogEvent.OrderSkipped, reason: 'unknown_order', source }, 'no such order; message ignored');
-        return;
-      case 'exhausted':
-        metrics.increment(Metric.Failed, { reason: 'attempts_exhausted' });
-        log.error(
-          { orderId, event: LogEvent.OrderFailed, attempts: claim.attempts, reason: 'attempts_exhausted' },
-          'attempts exhausted by interrupted attempts; order FAILED',
-        );
-        return;
+    if (claim.code === 'locked') {
+      // Debug, not info: every message makes N-1 replicas lose, so at info the skip lines would
+      // outnumber everything else N-1 to 1 (and be most of the Datadog log bill, and a fifth of a
+      // losing replica's CPU). orders.skipped{reason:locked} counts them; LOG_LEVEL=debug shows each.
+      metrics.increment(Metric.Skipped, { reason: 'locked' });
+      log.debug({ orderId, event: LogEvent.OrderSkipped, reason: 'locked', source }, 'another replica holds the lock');
+      return;
     }
+    // A replica that lost by arriving after the commit: the same N-1 lines per order as 'locked'
+    // (and what a duplicate delivery looks like), so debug too.
+    metrics.increment(Metric.Skipped, { reason: 'already_processed' });
+    log.debug(
+      { orderId, event: LogEvent.OrderSkipped, reason: 'already_processed', status: claim.status, source },
+      'order is already terminal',
+    );
+  }
+
+  /** Claims refused for a reason worth a look: a message about no known order, or attempts used up. */
+  private reportRefusedClaim(
+    orderId: string,
+    source: ClaimedOrder['source'],
+    claim: Extract<ClaimResult, { code: 'not_found' | 'exhausted' }>,
+    span: ProcessSpan,
+  ): void {
+    const log = this.logger;
+    const { metrics } = this.telemetry;
+    if (claim.code === 'not_found') {
+      metrics.increment(Metric.Skipped, { reason: 'unknown_order' });
+      log.warn({ orderId, event: LogEvent.OrderSkipped, reason: 'unknown_order', source }, 'no such order; message ignored');
+      return;
+    }
+    metrics.increment(Metric.Failed, { reason: 'attempts_exhausted' });
+    span.setTag('order.outcome', 'failed');
+    span.setError(new Error(`attempts exhausted (${claim.attempts}) by interrupted attempts`));
+    log.error(
+      { orderId, event: LogEvent.OrderFailed, attempts: claim.attempts, reason: 'attempts_exhausted' },
+      'attempts exhausted by interrupted attempts; order FAILED',
+    );
   }
 
   private async processClaimed(

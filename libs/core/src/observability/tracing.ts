@@ -6,6 +6,11 @@ export interface ProcessSpan {
   setTag(key: string, value: string | number | boolean): void;
   /** Marks the span as failed with this error. */
   setError(error: unknown): void;
+  /**
+   * Adds a finished `redis.script` child span for a script call made before this span existed (the
+   * claim, which runs untraced until it is known to be worth a span). Times are epoch milliseconds.
+   */
+  recordScript(script: string, startTime: number, finishTime: number): void;
 }
 
 /** Tracing as the exactly-once consumer needs it; narrow so the consumer can be tested without dd-trace. */
@@ -13,14 +18,21 @@ export interface OrderTracing {
   /**
    * Runs `fn` inside a new `order.process` span that continues the trace carried in `parent` (the
    * envelope's `trace`, or the headers stored with the order for backlog recoveries), or starts a
-   * new trace when there is none. Never inherits whatever span happens to be active.
+   * new trace when there is none. Never inherits whatever span happens to be active. `startTime`
+   * (epoch milliseconds) backdates the span to when the claim was sent.
    */
   traceProcessing<T>(
     orderId: string,
     source: string,
     parent: Record<string, string> | undefined,
+    startTime: number,
     fn: (span: ProcessSpan) => Promise<T>,
   ): Promise<T>;
+}
+
+/** Epoch milliseconds with sub-millisecond precision, the clock span start and finish times use. */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** Propagation headers (Datadog and W3C) of the active span, for the envelope; undefined when tracing is off. */
@@ -44,6 +56,7 @@ export class DatadogOrderTracing implements OrderTracing {
     orderId: string,
     source: string,
     parent: Record<string, string> | undefined,
+    startTime: number,
     fn: (span: ProcessSpan) => Promise<T>,
   ): Promise<T> {
     const childOf = parent ? (tracer.extract('text_map', parent) ?? undefined) : undefined;
@@ -53,6 +66,7 @@ export class DatadogOrderTracing implements OrderTracing {
       'order.process',
       {
         childOf,
+        startTime,
         resource: 'OrderPlaced',
         type: 'worker',
         tags: { 'span.kind': 'consumer', 'order.id': orderId, 'order.source': source, replica: this.replica },
@@ -61,6 +75,10 @@ export class DatadogOrderTracing implements OrderTracing {
         fn({
           setTag: (key, value) => span?.setTag(key, value),
           setError: (error) => span?.setTag('error', error instanceof Error ? error : new Error(String(error))),
+          recordScript: (script, scriptStart, scriptFinish) => {
+            if (!span) return;
+            tracer.startSpan('redis.script', { childOf: span, startTime: scriptStart, tags: scriptSpanTags(script) }).finish(scriptFinish);
+          },
         }),
     );
   }
@@ -68,7 +86,8 @@ export class DatadogOrderTracing implements OrderTracing {
 
 /** Tracing off (tests of the consumer alone). */
 export const noTracing: OrderTracing = {
-  traceProcessing: (_orderId, _source, _parent, fn) => fn({ setTag: () => undefined, setError: () => undefined }),
+  traceProcessing: (_orderId, _source, _parent, _startTime, fn) =>
+    fn({ setTag: () => undefined, setError: () => undefined, recordScript: () => undefined }),
 };
 
 /**
@@ -80,9 +99,12 @@ export const noTracing: OrderTracing = {
  */
 export function traceScript<T>(script: string, call: () => Promise<T>): Promise<T> {
   if (!tracer.scope().active()) return call();
-  return tracer.trace('redis.script', { resource: script, type: 'redis', tags: { 'db.type': 'redis', 'redis.script': script } }, () =>
-    call(),
-  );
+  return tracer.trace('redis.script', { tags: scriptSpanTags(script) }, () => call());
+}
+
+/** Tags of a `redis.script` span: resource and type the way `tracer.trace` options would set them. */
+function scriptSpanTags(script: string): Record<string, string> {
+  return { 'resource.name': script, 'span.type': 'redis', 'db.type': 'redis', 'redis.script': script };
 }
 
 /** Runs `fn` with no active span, so nothing in it inherits a stale one (timer and connection callbacks). */
