@@ -17,7 +17,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
@@ -28,6 +28,7 @@ import { LogEvent, SCRIPTS, scriptSource, type OrderItem, type RedisKeys, type S
 import { checkInvariants, delay, formatReport, RedisServer, repoRoot, SystemHarness, type InvariantReport } from '@eo/testing';
 import { pacedLoad } from './paced-load';
 import { percentiles, type Percentiles } from './percentiles';
+import { CLK_TCK, cpuSeconds, machineCpu, memory } from './proc';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -138,53 +139,9 @@ const TARGETS = {
 // ---------------------------------------------------------------------------------------------
 // /proc readings
 
-const CLK_TCK = ((): number => {
-  try {
-    const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isInteger(value) && value > 0 ? value : 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process in seconds (fields 14 and 15 of /proc/<pid>/stat, after the comm). */
-function cpuSeconds(pid: number | 'self'): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state): utime is field 14 → index 11, stime field 15 → index 12.
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
-/** VmRSS and VmHWM (peak RSS) in MB. */
-function memory(pid: number | 'self'): { rssMb: number; hwmMb: number } {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
-  } catch {
-    return { rssMb: NaN, hwmMb: NaN };
-  }
-}
-
 interface Proc {
   name: string;
   pid: number | 'self';
-}
-
-/** Busy and total CPU seconds of the whole machine (every process, ours or not) from /proc/stat. */
-function machineCpu(): { busy: number; total: number } {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-    const total = fields.reduce((a, b) => a + b, 0);
-    const idle = fields[3] + fields[4]; // idle + iowait
-    return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
-  } catch {
-    return { busy: NaN, total: NaN };
-  }
 }
 
 function cpuSnapshot(procs: Proc[]): Record<string, number> {

@@ -1,0 +1,231 @@
+/**
+ * `npm run bench:claims`: what a losing claim costs, measured on one real inventory replica.
+ *
+ * With N replicas every order makes N−1 of them lose the claim, so the cost of a loss decides how
+ * throughput scales with N (issue 6: 6 replicas must keep 80 % of the throughput of 3). The end-to-end
+ * bench sees that cost only through the noise of ten processes sharing two cores; this one isolates
+ * it. It stores orders that another holder has locked (`locked`) or that are already terminal
+ * (`processed`), publishes their envelopes on `order_updates` at a fixed rate, and divides the
+ * replica's and Redis's CPU time by the messages handled. Every message must come back as one
+ * claim-order call in Redis's command stats, or the run fails.
+ *
+ *   npm run bench:claims -- [--rate 4000] [--seconds 10] [--tracing on|off] [--cpu-prof DIR]
+ *
+ * Runs against a private redis-server on a free port (never the one on 6379).
+ */
+import { resolve } from 'node:path';
+import type { Redis } from 'ioredis';
+import { buildEnvelope, type RedisKeys } from '@eo/core';
+import { delay, RedisServer, SystemHarness } from '@eo/testing';
+import { cpuTimes } from './proc';
+
+interface Options {
+  rate: number;
+  seconds: number;
+  tracing: boolean;
+  cpuProfDir: string | undefined;
+}
+
+const USAGE = 'usage: npm run bench:claims -- [--rate 4000] [--seconds 10] [--tracing on|off] [--cpu-prof DIR]';
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { rate: 4000, seconds: 10, tracing: false, cpuProfDir: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    const positive = (name: string): number => {
+      const n = Number(value);
+      if (value === undefined || !Number.isInteger(n) || n < 1)
+        throw new UsageError(`${name} must be a positive integer, got "${value ?? ''}"`);
+      return n;
+    };
+    switch (flag) {
+      case '--rate':
+        options.rate = positive('--rate');
+        i++;
+        break;
+      case '--seconds':
+        options.seconds = positive('--seconds');
+        i++;
+        break;
+      case '--tracing':
+        if (value !== 'on' && value !== 'off') throw new UsageError(`--tracing must be on or off, got "${value ?? ''}"`);
+        options.tracing = value === 'on';
+        i++;
+        break;
+      case '--cpu-prof':
+        if (value === undefined) throw new UsageError('--cpu-prof needs a directory');
+        options.cpuProfDir = resolve(value);
+        i++;
+        break;
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new UsageError(`unknown option "${flag}"`);
+    }
+  }
+  return options;
+}
+
+type Kind = 'locked' | 'processed';
+
+const ITEMS = [{ sku: 'SKU-1', quantity: 1 }];
+
+/** Stores `count` orders a claim must lose: locked by someone else, or already RESERVED. */
+async function seed(redis: Redis, keys: RedisKeys, kind: Kind, count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, (_, i) => `claims-${kind}-${i}`);
+  const now = new Date().toISOString();
+  for (let start = 0; start < ids.length; start += 1000) {
+    const pipeline = redis.pipeline();
+    for (const id of ids.slice(start, start + 1000)) {
+      pipeline.hset(keys.order(id), {
+        status: kind === 'locked' ? 'PENDING' : 'RESERVED',
+        items: JSON.stringify(ITEMS),
+        createdAt: now,
+        updatedAt: now,
+        attempts: kind === 'locked' ? 0 : 1,
+      });
+      if (kind === 'locked') pipeline.set(keys.lock(id), 'bench:another-holder', 'PX', 3_600_000);
+    }
+    await pipeline.exec();
+  }
+  return ids;
+}
+
+async function claimCalls(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let calls = 0;
+  for (const match of info.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)) calls += Number(match[2]);
+  return calls;
+}
+
+/** Publishes one envelope per id at `rate` a second, in 1 ms slices; resolves when all are sent. */
+async function publishAtRate(redis: Redis, channel: string, ids: string[], rate: number): Promise<void> {
+  const envelopes = ids.map((id) => JSON.stringify(buildEnvelope(id, ITEMS, new Date().toISOString())));
+  const startedAt = performance.now();
+  let sent = 0;
+  while (sent < envelopes.length) {
+    const due = Math.min(envelopes.length, Math.floor(((performance.now() - startedAt) / 1000) * rate));
+    if (due > sent) {
+      const pipeline = redis.pipeline();
+      for (; sent < due; sent++) pipeline.publish(channel, envelopes[sent]);
+      await pipeline.exec();
+    }
+    await delay(1);
+  }
+}
+
+interface KindResult {
+  kind: Kind;
+  messages: number;
+  seconds: number;
+  replicaUserUs: number;
+  replicaSystemUs: number;
+  redisUs: number;
+}
+
+async function measure(harness: SystemHarness, server: RedisServer, redis: Redis, kind: Kind, options: Options): Promise<KindResult> {
+  const { keys } = harness;
+  const count = options.rate * options.seconds;
+  const warmup = await seed(redis, keys, kind, Math.min(count, options.rate * 2));
+  const ids = (await seed(redis, keys, kind, count + warmup.length)).slice(warmup.length);
+  const replica = harness.inventory[0];
+  const waitForCalls = async (target: number): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    // Sweeps add calls too, so `target` is reached no later than the last claim (checked below).
+    while ((await claimCalls(redis)) < target) {
+      if (Date.now() > deadline) throw new Error(`the replica handled fewer messages than were published (${kind})`);
+      await delay(20);
+    }
+  };
+  // Warm-up: the JIT settles before the measured window.
+  const calls0 = await claimCalls(redis);
+  await publishAtRate(redis, keys.orderUpdatesChannel, warmup, options.rate);
+  await waitForCalls(calls0 + warmup.length);
+  await delay(500);
+
+  const calls1 = await claimCalls(redis);
+  const replica0 = cpuTimes(replica.pid!);
+  const redis0 = cpuTimes(server.pid!);
+  const startedAt = performance.now();
+  await publishAtRate(redis, keys.orderUpdatesChannel, ids, options.rate);
+  await waitForCalls(calls1 + ids.length);
+  const seconds = (performance.now() - startedAt) / 1000;
+  const replica1 = cpuTimes(replica.pid!);
+  const redis1 = cpuTimes(server.pid!);
+  const handled = (await claimCalls(redis)) - calls1;
+  // One claim per message, plus the replica's backlog sweep (a due-orders call every 2 s ± 20 %).
+  const sweeps = Math.ceil(seconds / 1.6) + 1;
+  if (handled < ids.length || handled > ids.length + sweeps) {
+    throw new Error(`${handled} script calls for ${ids.length} messages and at most ${sweeps} sweeps (${kind})`);
+  }
+  const perMessageUs = (a: number, b: number): number => ((b - a) / ids.length) * 1e6;
+  return {
+    kind,
+    messages: ids.length,
+    seconds,
+    replicaUserUs: perMessageUs(replica0.user, replica1.user),
+    replicaSystemUs: perMessageUs(replica0.system, replica1.system),
+    redisUs: perMessageUs(redis0.user + redis0.system, redis1.user + redis1.system),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const server = await RedisServer.start({ detached: true });
+  let harness: SystemHarness | undefined;
+  const redis = server.client();
+  try {
+    harness = await SystemHarness.start({
+      redisServer: server,
+      replicas: 1,
+      env: { LOG_LEVEL: 'info', DD_ENV: 'bench', ...(options.tracing ? {} : { DD_TRACE_ENABLED: 'false' }) },
+      detached: true,
+      keepLogs: { events: [], fields: [] },
+      ...(options.cpuProfDir !== undefined && {
+        nodeArgs: (name: string) => ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, `--cpu-prof-name=claims-${name}.cpuprofile`],
+      }),
+    });
+    console.log(
+      `losing claims on one inventory replica: ${options.rate} messages/s for ${options.seconds} s per kind, tracing ${options.tracing ? 'on' : 'off'}`,
+    );
+    // What the replica burns with nothing to do (timers, the sweep, metric flushes), for scale.
+    const idle0 = cpuTimes(harness.inventory[0].pid!);
+    await delay(3000);
+    const idle1 = cpuTimes(harness.inventory[0].pid!);
+    const idleMsPerSec = ((idle1.user + idle1.system - idle0.user - idle0.system) / 3) * 1000;
+    const results: KindResult[] = [];
+    for (const kind of ['locked', 'processed'] as const) results.push(await measure(harness, server, redis, kind, options));
+    console.log('\nkind        messages  msgs/s   replica CPU µs/msg (user + sys)   redis CPU µs/msg (publish + claim)');
+    for (const r of results) {
+      const total = r.replicaUserUs + r.replicaSystemUs;
+      console.log(
+        `${r.kind.padEnd(10)}  ${String(r.messages).padStart(8)}  ${String(Math.round(r.messages / r.seconds)).padStart(6)}   ` +
+          `${total.toFixed(1).padStart(6)} (${r.replicaUserUs.toFixed(1)} + ${r.replicaSystemUs.toFixed(1)})`.padEnd(34) +
+          `${r.redisUs.toFixed(1).padStart(6)}`,
+      );
+    }
+    console.log(
+      `\nidle replica: ${idleMsPerSec.toFixed(1)} ms CPU a second (included above; it weighs more at low rates)` +
+        '\n(CPU from /proc/<pid>/stat over the measured window, divided by the messages in it; clock ticks are 10 ms, so use ≥ 10 s)',
+    );
+  } finally {
+    redis.disconnect();
+    await harness?.stop();
+    await server.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`${error.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  console.error(error);
+  process.exit(1);
+});
