@@ -1,18 +1,22 @@
 /**
- * `npm run bench:claims`: what a losing claim costs, measured on one real inventory replica.
+ * `npm run bench:claims`: what a claim costs, lost or won, measured on one real inventory replica.
  *
  * With N replicas every order makes N−1 of them lose the claim, so the cost of a loss decides how
  * throughput scales with N (issue 6: 6 replicas must keep 80 % of the throughput of 3). The end-to-end
  * bench sees that cost only through the noise of ten processes sharing two cores; this one isolates
- * it. It stores orders that another holder has locked (`locked`) or that are already terminal
- * (`processed`), publishes their envelopes on `order_updates` at a fixed rate, and divides the
- * replica's and Redis's CPU time by the messages handled. Every message must come back as one
- * claim-order call in Redis's command stats, or the run fails.
+ * it. It stores orders that another holder has locked (`locked`), that are already terminal
+ * (`processed`), or that are free to take (`won`: claim, reserve, commit), publishes their
+ * envelopes on `order_updates` at a fixed rate, and divides the replica's and Redis's CPU time by
+ * the messages handled. Every message must come back as exactly its script calls in Redis's command
+ * stats (one claim; a claim and a commit when won), and every won order must end RESERVED, or the
+ * run fails. With tracing on, a stand-in agent takes and discards the traces, as in `npm run bench`.
  *
  *   npm run bench:claims -- [--rate 4000] [--seconds 10] [--tracing on|off] [--cpu-prof DIR]
  *
  * Runs against a private redis-server on a free port (never the one on 6379).
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { buildEnvelope, type RedisKeys } from '@eo/core';
@@ -72,11 +76,14 @@ function parseArgs(argv: string[]): Options {
   return options;
 }
 
-type Kind = 'locked' | 'processed';
+type Kind = 'locked' | 'processed' | 'won';
+
+/** Script calls one message costs: a claim, and a commit when the claim is won. */
+const CALLS: Record<Kind, number> = { locked: 1, processed: 1, won: 2 };
 
 const ITEMS = [{ sku: 'SKU-1', quantity: 1 }];
 
-/** Stores `count` orders a claim must lose: locked by someone else, or already RESERVED. */
+/** Stores `count` orders: locked by someone else, already RESERVED, or PENDING and free (`won`). */
 async function seed(redis: Redis, keys: RedisKeys, kind: Kind, count: number): Promise<string[]> {
   const ids = Array.from({ length: count }, (_, i) => `claims-${kind}-${i}`);
   const now = new Date().toISOString();
@@ -84,17 +91,30 @@ async function seed(redis: Redis, keys: RedisKeys, kind: Kind, count: number): P
     const pipeline = redis.pipeline();
     for (const id of ids.slice(start, start + 1000)) {
       pipeline.hset(keys.order(id), {
-        status: kind === 'locked' ? 'PENDING' : 'RESERVED',
+        status: kind === 'processed' ? 'RESERVED' : 'PENDING',
         items: JSON.stringify(ITEMS),
         createdAt: now,
         updatedAt: now,
-        attempts: kind === 'locked' ? 0 : 1,
+        attempts: kind === 'processed' ? 1 : 0,
       });
       if (kind === 'locked') pipeline.set(keys.lock(id), 'bench:another-holder', 'PX', 3_600_000);
     }
     await pipeline.exec();
   }
   return ids;
+}
+
+/** A stand-in Datadog agent that takes and discards trace payloads (as in `npm run bench`). */
+async function startAgentSink(): Promise<Server> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.url === '/info' ? '{"endpoints":["/v0.4/traces"]}' : '{"rate_by_service":{}}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
 }
 
 async function claimCalls(redis: Redis): Promise<number> {
@@ -146,7 +166,7 @@ async function measure(harness: SystemHarness, server: RedisServer, redis: Redis
   // Warm-up: the JIT settles before the measured window.
   const calls0 = await claimCalls(redis);
   await publishAtRate(redis, keys.orderUpdatesChannel, warmup, options.rate);
-  await waitForCalls(calls0 + warmup.length);
+  await waitForCalls(calls0 + warmup.length * CALLS[kind]);
   await delay(500);
 
   const calls1 = await claimCalls(redis);
@@ -154,15 +174,25 @@ async function measure(harness: SystemHarness, server: RedisServer, redis: Redis
   const redis0 = cpuTimes(server.pid!);
   const startedAt = performance.now();
   await publishAtRate(redis, keys.orderUpdatesChannel, ids, options.rate);
-  await waitForCalls(calls1 + ids.length);
+  await waitForCalls(calls1 + ids.length * CALLS[kind]);
   const seconds = (performance.now() - startedAt) / 1000;
   const replica1 = cpuTimes(replica.pid!);
   const redis1 = cpuTimes(server.pid!);
   const handled = (await claimCalls(redis)) - calls1;
-  // One claim per message, plus the replica's backlog sweep (a due-orders call every 2 s ± 20 %).
+  // The message's calls, plus the replica's backlog sweep (a due-orders call every 2 s ± 20 %).
+  const expected = ids.length * CALLS[kind];
   const sweeps = Math.ceil(seconds / 1.6) + 1;
-  if (handled < ids.length || handled > ids.length + sweeps) {
-    throw new Error(`${handled} script calls for ${ids.length} messages and at most ${sweeps} sweeps (${kind})`);
+  if (handled < expected || handled > expected + sweeps) {
+    throw new Error(`${handled} script calls for ${expected} expected and at most ${sweeps} sweeps (${kind})`);
+  }
+  if (kind === 'won') {
+    const statuses = new Map<string, number>();
+    for (let start = 0; start < ids.length; start += 1000) {
+      const pipeline = redis.pipeline();
+      for (const id of ids.slice(start, start + 1000)) pipeline.hget(keys.order(id), 'status');
+      for (const [, status] of (await pipeline.exec()) ?? []) statuses.set(String(status), (statuses.get(String(status)) ?? 0) + 1);
+    }
+    if (statuses.get('RESERVED') !== ids.length) throw new Error(`won orders did not all end RESERVED: ${JSON.stringify([...statuses])}`);
   }
   const perMessageUs = (a: number, b: number): number => ((b - a) / ids.length) * 1e6;
   return {
@@ -179,12 +209,19 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const server = await RedisServer.start({ detached: true });
   let harness: SystemHarness | undefined;
+  let agent: Server | undefined;
   const redis = server.client();
   try {
+    const env: Record<string, string> = { LOG_LEVEL: 'info', DD_ENV: 'bench' };
+    if (!options.tracing) env.DD_TRACE_ENABLED = 'false';
+    else {
+      agent = await startAgentSink();
+      Object.assign(env, { DD_AGENT_HOST: '127.0.0.1', DD_TRACE_AGENT_PORT: String((agent.address() as AddressInfo).port) });
+    }
     harness = await SystemHarness.start({
       redisServer: server,
       replicas: 1,
-      env: { LOG_LEVEL: 'info', DD_ENV: 'bench', ...(options.tracing ? {} : { DD_TRACE_ENABLED: 'false' }) },
+      env,
       detached: true,
       keepLogs: { events: [], fields: [] },
       ...(options.cpuProfDir !== undefined && {
@@ -192,16 +229,17 @@ async function main(): Promise<void> {
       }),
     });
     console.log(
-      `losing claims on one inventory replica: ${options.rate} messages/s for ${options.seconds} s per kind, tracing ${options.tracing ? 'on' : 'off'}`,
+      `claims on one inventory replica: ${options.rate} messages/s for ${options.seconds} s per kind, tracing ${options.tracing ? 'on' : 'off'}`,
     );
+    await harness.seedStock(ITEMS[0].sku, 1_000_000_000);
     // What the replica burns with nothing to do (timers, the sweep, metric flushes), for scale.
     const idle0 = cpuTimes(harness.inventory[0].pid!);
     await delay(3000);
     const idle1 = cpuTimes(harness.inventory[0].pid!);
     const idleMsPerSec = ((idle1.user + idle1.system - idle0.user - idle0.system) / 3) * 1000;
     const results: KindResult[] = [];
-    for (const kind of ['locked', 'processed'] as const) results.push(await measure(harness, server, redis, kind, options));
-    console.log('\nkind        messages  msgs/s   replica CPU µs/msg (user + sys)   redis CPU µs/msg (publish + claim)');
+    for (const kind of ['locked', 'processed', 'won'] as const) results.push(await measure(harness, server, redis, kind, options));
+    console.log('\nkind        messages  msgs/s   replica CPU µs/msg (user + sys)   redis CPU µs/msg (publish + scripts)');
     for (const r of results) {
       const total = r.replicaUserUs + r.replicaSystemUs;
       console.log(
@@ -218,6 +256,7 @@ async function main(): Promise<void> {
     redis.disconnect();
     await harness?.stop();
     await server.stop();
+    agent?.close();
   }
 }
 
