@@ -15,12 +15,12 @@
  *
  * Runs against a private redis-server on a free port (never the one on 6379).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { buildEnvelope, type RedisKeys } from '@eo/core';
 import { delay, RedisServer, SystemHarness } from '@eo/testing';
+import { startAgentSink } from './agent-sink';
 import { cpuTimes } from './proc';
 
 interface Options {
@@ -102,19 +102,6 @@ async function seed(redis: Redis, keys: RedisKeys, kind: Kind, count: number): P
     await pipeline.exec();
   }
   return ids;
-}
-
-/** A stand-in Datadog agent that takes and discards trace payloads (as in `npm run bench`). */
-async function startAgentSink(): Promise<Server> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(req.url === '/info' ? '{"endpoints":["/v0.4/traces"]}' : '{"rate_by_service":{}}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
 }
 
 async function claimCalls(redis: Redis): Promise<number> {
@@ -215,8 +202,9 @@ async function main(): Promise<void> {
     const env: Record<string, string> = { LOG_LEVEL: 'info', DD_ENV: 'bench' };
     if (!options.tracing) env.DD_TRACE_ENABLED = 'false';
     else {
-      agent = await startAgentSink();
-      Object.assign(env, { DD_AGENT_HOST: '127.0.0.1', DD_TRACE_AGENT_PORT: String((agent.address() as AddressInfo).port) });
+      const sink = await startAgentSink();
+      agent = sink.server;
+      Object.assign(env, { DD_AGENT_HOST: '127.0.0.1', DD_TRACE_AGENT_PORT: String(sink.port) });
     }
     harness = await SystemHarness.start({
       redisServer: server,

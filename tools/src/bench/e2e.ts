@@ -18,14 +18,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
 import { LogEvent, SCRIPTS, scriptSource, type OrderItem, type RedisKeys, type ScriptName } from '@eo/core';
 import { checkInvariants, delay, formatReport, RedisServer, repoRoot, SystemHarness, type InvariantReport } from '@eo/testing';
+import { startAgentSink } from './agent-sink';
 import { pacedLoad } from './paced-load';
 import { percentiles, type Percentiles } from './percentiles';
 import { CLK_TCK, cpuSeconds, machineCpu, memory } from './proc';
@@ -578,19 +578,6 @@ interface RunResult {
 
 function say(message = ''): void {
   process.stdout.write(`${message}\n`);
-}
-
-/** An HTTP server that accepts dd-trace's payloads and drops them (answers /info like an agent). */
-async function startAgentSink(): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(req.url === '/info' ? '{"endpoints":["/v0.4/traces"]}' : '{"rate_by_service":{}}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port };
 }
 
 async function runOnce(replicas: number, options: Options): Promise<RunResult> {
