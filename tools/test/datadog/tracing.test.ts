@@ -82,6 +82,16 @@ describe('Datadog tracing across Pub/Sub (dd-trace against a fake agent)', () =>
     traced = { traceId, winner: String(processed.replica) };
   }, 60_000);
 
+  it('logs a dropped message outside any trace: the stale span of the subscriber callback leaks into nothing', async () => {
+    // A malformed message is dropped with a warning and never claimed; that line (like every line
+    // a lost claim logs) must not carry the trace of whatever span was active on the connection.
+    await system.redis.publish(system.keys.orderUpdatesChannel, '{"v":1,"type":"OrderPlaced","orderId":"no items"}');
+    const lines = await Promise.all(
+      system.inventory.map((replica) => replica.waitForLog((l) => l.event === 'message.invalid' && l.field === 'orderId')),
+    );
+    for (const line of lines) expect((line.dd as { trace_id?: string } | undefined)?.trace_id).toBeUndefined();
+  }, 30_000);
+
   it('sends DogStatsD metrics tagged with service, env, version and replica', async () => {
     // dd-trace flushes metrics every 10 s and on exit; a clean stop flushes them.
     await Promise.all(system.processes.map((p) => p.stop()));

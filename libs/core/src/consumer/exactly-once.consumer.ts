@@ -89,7 +89,9 @@ export class ExactlyOnceConsumer {
     this.started = true;
     const channel = this.keys.orderUpdatesChannel;
     this.subscriber.on('message', (ch: string, message: string) => {
-      if (ch === channel) this.onMessage(message);
+      // The callback's active span is a long-finished connection span; nothing here may join it
+      // (a claim is traced only once won, with the envelope's context as explicit parent).
+      if (ch === channel) withoutActiveSpan(() => this.onMessage(message));
     });
     this.subscriber.on('ready', () => {
       // ioredis re-subscribes on reconnect; whatever was published in the gap is on the backlog.
@@ -188,24 +190,13 @@ export class ExactlyOnceConsumer {
     if (this.stopping) return Promise.resolve();
     const existing = this.inFlight.get(orderId);
     if (existing) return existing;
-    const done = this.run(orderId, source, trace, this.shutdown.signal)
+    const done = this.claimAndProcess(orderId, source, trace, this.shutdown.signal)
       .catch((error: unknown) => {
         this.logger.error({ event: LogEvent.OrderError, orderId, err: error }, 'error while processing order; the backlog will retry it');
       })
       .finally(() => this.inFlight.delete(orderId));
     this.inFlight.set(orderId, done);
     return done;
-  }
-
-  private run(
-    orderId: string,
-    source: ClaimedOrder['source'],
-    trace: Record<string, string> | undefined,
-    shutdown: AbortSignal,
-  ): Promise<void> {
-    // The claim runs with no active span: in a subscriber callback the active one is a stale
-    // connection span, and in a sweep there is none worth joining. It is traced afterwards, if won.
-    return withoutActiveSpan(() => this.claimAndProcess(orderId, source, trace, shutdown));
   }
 
   private async claimAndProcess(

@@ -101,23 +101,24 @@ export class OrderScripts {
     throw new Error(`accept-order: unexpected reply ${JSON.stringify(reply)}`);
   }
 
-  /** DESIGN step 2: SET lock NX PX for a PENDING order, counting the attempt. */
+  /**
+   * DESIGN step 2: SET lock NX PX for a PENDING order, counting the attempt. Not traced here: most
+   * claims are lost, and the consumer records a won one into its processing span afterwards.
+   */
   async claim(attempt: Attempt, lockTtlMs: number, maxAttempts: number, now: string): Promise<ClaimResult> {
     const { orderId, token } = attempt;
-    const reply = await traceScript('claim-order', () =>
-      this.redis.eoClaimOrder(
-        this.keys.lock(orderId),
-        this.keys.order(orderId),
-        this.keys.pending,
-        this.keys.dead,
-        token,
-        lockTtlMs,
-        orderId,
-        maxAttempts,
-        attempt.replica,
-        now,
-        this.keys.orderStatusChannel,
-      ),
+    const reply = await this.redis.eoClaimOrder(
+      this.keys.lock(orderId),
+      this.keys.order(orderId),
+      this.keys.pending,
+      this.keys.dead,
+      token,
+      lockTtlMs,
+      orderId,
+      maxAttempts,
+      attempt.replica,
+      now,
+      this.keys.orderStatusChannel,
     );
     switch (reply[0]) {
       case 'claimed':
