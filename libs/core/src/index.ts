@@ -10,6 +10,7 @@ export * from './logging/logger';
 export * from './redis/connection';
 export * from './redis/keys';
 export * from './redis/tokens';
+export * from './redis/turn-writes';
 export * from './scripts/order-scripts';
 export * from './scripts/registry';
 export * from './http/errors';

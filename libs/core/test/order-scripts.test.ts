@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { RedisServer } from '@eo/testing';
-import { OrderScripts, RedisKeys, SCRIPTS, scriptSource, type Attempt, type OrderItem } from '@eo/core';
+import { readsDuring, RedisServer } from '@eo/testing';
+import { OrderScripts, RedisKeys, SCRIPTS, scriptSource, type Attempt, type ClaimResult, type OrderItem } from '@eo/core';
 
 let server: RedisServer;
 let redis: Redis;
@@ -278,5 +278,34 @@ describe('trace headers', () => {
       trace,
     });
     expect(await scripts.claim(attemptOf('traced'), 10_000, 3, NOW)).toMatchObject({ code: 'claimed', createdAt: NOW, trace });
+  });
+});
+
+describe('the per-order calls of one event-loop turn', () => {
+  it('reach Redis in one write: accepts, claims and commits of ten orders take one read each', async () => {
+    const observer = server.client();
+    try {
+      await seedStock('T1', 100);
+      // Warm: every script's SHA is known to Redis, so no call needs a second EVAL round trip.
+      const warm = await placeOrder([{ sku: 'T1', quantity: 1 }]);
+      const won = await claimed(warm);
+      await scripts.commit(won.attempt, won.items, NOW);
+
+      const ids = Array.from({ length: 10 }, () => `turn-${++seq}`);
+      expect(
+        await readsDuring(observer, () => Promise.all(ids.map((orderId) => placeOrder([{ sku: 'T1', quantity: 1 }], { orderId })))),
+      ).toBe(1);
+      const attempts = ids.map((orderId) => attemptOf(orderId));
+      let claims: ClaimResult[] = [];
+      expect(
+        await readsDuring(observer, async () => (claims = await Promise.all(attempts.map((a) => scripts.claim(a, 10_000, 3, NOW))))),
+      ).toBe(1);
+      expect(claims.map((c) => c.code)).toEqual(ids.map(() => 'claimed'));
+      const commits = attempts.map((attempt) => () => scripts.commit(attempt, [{ sku: 'T1', quantity: 1 }], NOW));
+      expect(await readsDuring(observer, () => Promise.all(commits.map((commit) => commit())))).toBe(1);
+      expect(await redis.hget(keys.stock('T1'), 'reserved')).toBe('11');
+    } finally {
+      observer.disconnect();
+    }
   });
 });

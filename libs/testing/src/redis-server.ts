@@ -193,3 +193,15 @@ export class RedisServer {
     await this.launch();
   }
 }
+
+/**
+ * How many read events Redis needed for what `send` sent, from `INFO stats` read through `observer`
+ * (a connection of its own, idle otherwise): 1 means it all arrived in one write.
+ */
+export async function readsDuring(observer: Redis, send: () => Promise<unknown>): Promise<number> {
+  const readsProcessed = async () => Number(/total_reads_processed:(\d+)/.exec(await observer.info('stats'))?.[1]);
+  const before = await readsProcessed();
+  await send();
+  // Less one: the read of the second INFO itself.
+  return (await readsProcessed()) - before - 1;
+}

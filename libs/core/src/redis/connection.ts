@@ -25,8 +25,8 @@ export function redisOptionsFromUrl(url: string, policy: ConnectionPolicy): Redi
     enableOfflineQueue: policy.offlineQueue,
     commandTimeout: policy.commandTimeoutMs,
     maxRetriesPerRequest: policy.offlineQueue ? null : 1,
-    // No auto-pipelining: measured with `npm run bench`, each message's claim and each request's
-    // accept mostly run in a tick of their own, so the per-tick Pipeline cost more than it saved.
+    // No auto-pipelining: in `npm run bench` its Pipeline per turn cost more than it saved. The
+    // per-order script calls share a socket write per turn through TurnWrites instead.
     // Reconnect forever with a capped backoff: a Redis restart must not leave a replica dead.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
   };

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { traceScript } from '../observability/tracing';
 import type { OrderItem } from '../envelope';
 import type { RedisKeys } from '../redis/keys';
+import { TurnWrites } from '../redis/turn-writes';
 import { registerScripts } from './registry';
 
 /** Outcome of accept-order. */
@@ -69,17 +70,22 @@ function distinctSkus(items: OrderItem[]): string[] {
  * script's reply to a discriminated union. The only module that knows the scripts' argument order.
  */
 export class OrderScripts {
+  /** The per-order calls (accept, claim, commit) of one turn share a socket write. */
+  private readonly writes: TurnWrites;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
   ) {
     registerScripts(redis);
+    this.writes = new TurnWrites(redis);
   }
 
   /** DESIGN step 1: store, backlog, idempotency record and PUBLISH, atomically. */
   async accept(input: AcceptInput): Promise<AcceptResult> {
     const keys = [this.keys.order(input.orderId), this.keys.pending];
     if (input.idempotencyKey !== undefined) keys.push(this.keys.idempotency(input.idempotencyKey));
+    this.writes.hold();
     const reply = await traceScript('accept-order', () =>
       this.redis.eoAcceptOrder(
         keys.length,
@@ -107,6 +113,7 @@ export class OrderScripts {
    */
   async claim(attempt: Attempt, lockTtlMs: number, maxAttempts: number, now: string): Promise<ClaimResult> {
     const { orderId, token } = attempt;
+    this.writes.hold();
     const reply = await this.redis.eoClaimOrder(
       this.keys.lock(orderId),
       this.keys.order(orderId),
@@ -171,6 +178,7 @@ export class OrderScripts {
       this.keys.pending,
       ...distinctSkus(items).map((sku) => this.keys.stock(sku)),
     ];
+    this.writes.hold();
     const reply = await traceScript('commit-order', () =>
       this.redis.eoCommitOrder(
         keys.length,
