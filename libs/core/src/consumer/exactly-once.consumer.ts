@@ -209,7 +209,6 @@ export class ExactlyOnceConsumer {
     // The replica name in the token tells an operator reading `GET lock:<id>` who holds it.
     const attempt: Attempt = { orderId, token: `${replica}:${randomUUID()}`, replica };
     const startedAt = performance.now();
-    const claimStart = epochMs();
     const claim = await this.scripts.claim(attempt, lockTtlMs, maxAttempts, new Date().toISOString());
     if (claim.code === 'locked' || claim.code === 'already_processed') {
       this.reportLostClaim(orderId, source, claim);
@@ -219,6 +218,7 @@ export class ExactlyOnceConsumer {
     // becomes its first child, so the trace reads accept → claim → commit. The N−1 routine losses
     // of every order get no span (orders.skipped counts them): with tracing on, their spans were
     // most of a losing replica's CPU.
+    const claimStart = epochMs(startedAt);
     const claimFinish = epochMs();
     const parent = claim.code === 'claimed' ? (trace ?? claim.trace) : trace;
     return this.telemetry.tracing.traceProcessing(orderId, source, parent, claimStart, (span) => {

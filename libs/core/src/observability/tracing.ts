@@ -30,9 +30,12 @@ export interface OrderTracing {
   ): Promise<T>;
 }
 
-/** Epoch milliseconds with sub-millisecond precision, the clock span start and finish times use. */
-export function epochMs(): number {
-  return performance.timeOrigin + performance.now();
+/**
+ * Epoch milliseconds with sub-millisecond precision, the clock span start and finish times use: of
+ * now, or of an earlier `performance.now()` reading.
+ */
+export function epochMs(at: number = performance.now()): number {
+  return performance.timeOrigin + at;
 }
 
 /** Propagation headers (Datadog and W3C) of the active span, for the envelope; undefined when tracing is off. */
