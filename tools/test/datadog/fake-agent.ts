@@ -81,9 +81,10 @@ export class FakeAgent {
     });
     udp.on('message', (msg) => {
       for (const line of msg.toString().split('\n')) {
-        // name:value|type[|@rate][|#tag:v,…][|c:container][|T<timestamp>]
+        // name:value[:value…]|type[|@rate][|#tag:v,…][|c:container][|T<timestamp>]; several values
+        // in one line are packed (DogStatsD 1.1), each a point of its own, as the Agent takes them.
         const [metric, type, ...fields] = line.split('|');
-        const at = metric?.lastIndexOf(':') ?? -1;
+        const at = metric?.indexOf(':') ?? -1;
         if (!metric || !type || at <= 0) continue;
         const tags: Record<string, string> = {};
         for (const tag of fields
@@ -93,7 +94,8 @@ export class FakeAgent {
           const colon = tag.indexOf(':');
           if (colon > 0) tags[tag.slice(0, colon)] = tag.slice(colon + 1);
         }
-        agent.points.push({ name: metric.slice(0, at), value: Number(metric.slice(at + 1)), type, tags });
+        for (const value of metric.slice(at + 1).split(':'))
+          agent.points.push({ name: metric.slice(0, at), value: Number(value), type, tags });
       }
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

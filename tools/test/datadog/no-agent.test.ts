@@ -46,6 +46,13 @@ describe('dd-trace without a Datadog agent', () => {
         env: 'test',
         outcome: 'reserved',
       });
+      // The processed order's distributions, sent packed by the services' own client.
+      for (const name of ['orders.lock_wait', 'orders.processing.duration', 'orders.end_to_end']) {
+        const points = agent.points.filter((p) => p.name === name);
+        expect({ name, count: points.length, type: points[0]?.type }).toEqual({ name, count: 1, type: 'd' });
+        expect(points[0].value).toBeGreaterThanOrEqual(0);
+        expect(points[0].tags).toMatchObject({ service: 'inventory', env: 'test' });
+      }
       expect(agent.spans).toEqual([]);
     } finally {
       await agent.stop();

@@ -71,15 +71,12 @@ describe('the Dockerfile', () => {
       expect(run.args).toContain('--ignore-scripts');
     }
     expect(runs.filter((r) => r.args.includes('--omit=dev'))).toHaveLength(1);
-    // No production dependency needs an install script, so --ignore-scripts loses nothing. The one
-    // optional exception is unix-dgram, hot-shots' native Unix-socket transport: the services send
-    // DogStatsD over UDP, and hot-shots loads it only for `protocol: 'uds'`.
+    // No production dependency needs an install script, so --ignore-scripts loses nothing.
     const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
       packages: Record<string, { dev?: boolean; optional?: boolean; hasInstallScript?: boolean }>;
     };
     const scripted = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript && !p.dev);
-    expect(scripted.filter(([, p]) => !p.optional).map(([name]) => name)).toEqual([]);
-    expect(scripted.filter(([, p]) => p.optional).map(([name]) => name)).toEqual(['node_modules/unix-dgram']);
+    expect(scripted.map(([name]) => name)).toEqual([]);
   });
 
   it('copies only what exists in the build context and is not excluded by .dockerignore', () => {
