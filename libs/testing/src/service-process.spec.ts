@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answers } from './http';
@@ -55,6 +56,33 @@ describe('ServiceProcess', () => {
       expect(seen).toContain('a plain warning line');
     } finally {
       await service.stop();
+    }
+  });
+
+  it('does not take an answer from another process on its port for its own readiness, and can move to another port', async () => {
+    // Another process holds the port and even answers /health/ready, as a second service handed the
+    // same free port would: the fake cannot listen, and exits with EADDRINUSE.
+    const port = await freePort();
+    const impostor = createServer((_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => impostor.listen(port, '127.0.0.1', resolve));
+    const service = ServiceProcess.start({ name: 'late', entry, port });
+    try {
+      await expect(service.waitForReady(10_000)).rejects.toThrow(/late exited before becoming ready/);
+      await service.exited;
+      expect(service.lostItsPort).toBe(true);
+      expect(() => service.usePort(port)).not.toThrow();
+
+      service.usePort(await freePort());
+      service.start();
+      expect(() => service.usePort(port)).toThrow(/stop it before moving it/);
+      await service.waitForReady(10_000);
+      expect(service.startedThisRun).toBe(true);
+      expect(service.lostItsPort).toBe(false);
+      expect(service.port).not.toBe(port);
+      expect(await answers(`${service.url}/health/ready`, 1000)).toBe(true);
+    } finally {
+      await service.stop();
+      await new Promise<void>((resolve) => impostor.close(() => resolve()));
     }
   });
 

@@ -100,9 +100,13 @@ export class ServiceProcess {
   private exitPromise: Promise<ExitResult> = Promise.resolve({ code: null, signal: null, expected: true });
   private stopRequested = false;
   private waiters = new Set<() => void>();
+  private currentPort: number;
+  /** `service.started` lines counted before the current run began: the run prints one more once it listens. */
+  private startedBefore = 0;
 
   constructor(readonly options: ServiceProcessOptions) {
     this.keptEventMarkers = options.keepLogs?.events.map((event) => `"event":${JSON.stringify(event)}`);
+    this.currentPort = options.port;
   }
 
   /** Creates and starts the process (does not wait for readiness). */
@@ -117,12 +121,32 @@ export class ServiceProcess {
   }
 
   get port(): number {
-    return this.options.port;
+    return this.currentPort;
   }
 
   /** `http://127.0.0.1:<port>`. */
   get url(): string {
-    return `http://127.0.0.1:${this.options.port}`;
+    return `http://127.0.0.1:${this.currentPort}`;
+  }
+
+  /** Moves a stopped service to another port, for its next {@link start}. */
+  usePort(port: number): void {
+    if (this.running) throw new Error(`${this.name} is running on ${this.currentPort}; stop it before moving it`);
+    this.currentPort = port;
+  }
+
+  /** True once the current run has printed its `service.started` line, which it does after its listen succeeded. */
+  get startedThisRun(): boolean {
+    return (this.eventCounts.get(STARTED_EVENT) ?? 0) > this.startedBefore;
+  }
+
+  /**
+   * True when the last run exited before it started because its port was taken (EADDRINUSE): a
+   * port picked free a moment earlier can be taken meanwhile, even as the local end of some
+   * outgoing connection.
+   */
+  get lostItsPort(): boolean {
+    return !this.running && !this.startedThisRun && this.tail(50).includes('EADDRINUSE');
   }
 
   get pid(): number | undefined {
@@ -142,9 +166,9 @@ export class ServiceProcess {
   /** Spawns the process; a no-op while it runs. */
   start(): void {
     if (this.running) return;
-    const { entry, env, nodeArgs = [], cwd, port, detached } = this.options;
+    const { entry, env, nodeArgs = [], cwd, detached } = this.options;
     const childEnv: NodeJS.ProcessEnv = { ...process.env };
-    for (const [key, value] of Object.entries({ ...env, PORT: String(port) })) {
+    for (const [key, value] of Object.entries({ ...env, PORT: String(this.currentPort) })) {
       if (value === undefined) delete childEnv[key];
       else childEnv[key] = value;
     }
@@ -156,6 +180,7 @@ export class ServiceProcess {
     });
     this.child = child;
     this.stopRequested = false;
+    this.startedBefore = this.eventCounts.get(STARTED_EVENT) ?? 0;
     track(child);
     this.exitPromise = new Promise<ExitResult>((resolve) => {
       // 'close' (not 'exit') so every output line has been read before anyone hears of the exit.
@@ -268,20 +293,28 @@ export class ServiceProcess {
     if (options.waitReady ?? true) await this.waitForReady(options.timeoutMs);
   }
 
-  /** Polls `GET /health/ready` until it answers 200; fails early (with the output tail) if the process exits. */
+  /**
+   * Waits until this run has printed `service.started` and `GET /health/ready` answers 200; fails
+   * early (with the output tail) if the process exits. Without the first condition another process
+   * that took the same port could answer for one that could not listen.
+   */
   async waitForReady(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!this.running) throw new Error(`${this.name} exited before becoming ready\n${this.tail()}`);
-      try {
-        const response = await fetch(`${this.url}/health/ready`, { signal: AbortSignal.timeout(1000) });
-        await response.arrayBuffer();
-        if (response.status === 200) return;
-      } catch {
-        // not listening yet
-      }
+      if (this.startedThisRun && (await this.answersReady())) return;
       if (Date.now() > deadline) throw new Error(`${this.name} not ready on ${this.url} within ${timeoutMs} ms\n${this.tail()}`);
       await delay(100);
+    }
+  }
+
+  private async answersReady(): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.url}/health/ready`, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      return response.status === 200;
+    } catch {
+      return false; // not answering yet
     }
   }
 
@@ -338,6 +371,9 @@ export class ServiceProcess {
     return [...json, ...raw].slice(-n).join('\n');
   }
 }
+
+/** What both services log once they listen on their port. */
+const STARTED_EVENT = 'service.started';
 
 /** The `event` field of a pino line, read without parsing it. */
 const EVENT_FIELD = /"event":"([^"\\]*)"/;

@@ -38,6 +38,8 @@ export interface SystemOptions {
   readyTimeoutMs?: number;
   /** Fixed ports instead of free ones: order's, and the first inventory replica's (the rest follow). */
   ports?: { order: number; inventory: number };
+  /** How a free port is picked for each service without fixed `ports` (default {@link freePort}). */
+  pickPort?: () => Promise<number>;
   /** Keep only some JSON lines of every service in memory (long benchmarks); default every line. */
   keepLogs?: LogRetention;
   /** Aborting it while {@link SystemHarness.start} waits stops what was started and rejects. */
@@ -75,6 +77,8 @@ export class SystemHarness {
   readonly crashes: Array<{ name: string; result: ExitResult }> = [];
   private nextInventoryPort: number | undefined;
   private stopped = false;
+  /** Services being started on a port the harness picked free; see {@link untilReady}. */
+  private readonly startingOnFreePort = new Set<ServiceProcess>();
 
   private constructor(
     readonly redisUrl: string,
@@ -90,7 +94,7 @@ export class SystemHarness {
     this.redis.on('error', () => undefined); // reconnects on its own (Redis restart tests)
     this.scripts = new OrderScripts(this.redis, this.keys);
     this.nextInventoryPort = options.ports?.inventory;
-    this.order = this.createProcess('order', 'order', orderPort, {
+    this.order = this.createProcess('order', 'order', orderPort, options.ports === undefined, {
       DD_SERVICE: 'order',
       ...options.orderEnv,
     });
@@ -104,7 +108,7 @@ export class SystemHarness {
     const redisUrl = options.redisUrl ?? server!.url;
     let harness: SystemHarness;
     try {
-      harness = new SystemHarness(redisUrl, server, ownsRedis, options, options.ports?.order ?? (await freePort()));
+      harness = new SystemHarness(redisUrl, server, ownsRedis, options, options.ports?.order ?? (await (options.pickPort ?? freePort)()));
     } catch (error) {
       if (ownsRedis) await server?.stop();
       throw error;
@@ -120,7 +124,7 @@ export class SystemHarness {
       harness.order.start();
       const replicas = harness.startInventory(options.replicas ?? 3);
       replicas.catch(() => undefined); // raced below; its rejection is handled there
-      await Promise.race([Promise.all([harness.order.waitForReady(options.readyTimeoutMs), replicas]), aborted]);
+      await Promise.race([Promise.all([harness.untilReady(harness.order), replicas]), aborted]);
     } catch (error) {
       await harness.stop();
       throw error;
@@ -128,9 +132,9 @@ export class SystemHarness {
     return harness;
   }
 
-  private createProcess(name: string, service: 'order' | 'inventory', port: number, env: EnvVars): ServiceProcess {
+  private createProcess(name: string, service: 'order' | 'inventory', port: number, portPickedFree: boolean, env: EnvVars): ServiceProcess {
     const { options } = this;
-    return new ServiceProcess({
+    const serviceProcess: ServiceProcess = new ServiceProcess({
       name,
       entry: serviceEntry(service, this.root),
       port,
@@ -151,10 +155,43 @@ export class SystemHarness {
       onLine: options.onLine && ((line, stream) => options.onLine?.(name, line, stream)),
       onExit: (result) => {
         if (result.expected) return;
+        // Not the service's fault: untilReady moves it to another port and starts it again.
+        if (this.startingOnFreePort.has(serviceProcess) && serviceProcess.lostItsPort) return;
         this.crashes.push({ name, result });
         options.onUnexpectedExit?.(name, result);
       },
     });
+    if (portPickedFree) this.startingOnFreePort.add(serviceProcess);
+    return serviceProcess;
+  }
+
+  private pickPort(): Promise<number> {
+    return (this.options.pickPort ?? freePort)();
+  }
+
+  /**
+   * Waits until `service` is ready. A port picked free can be taken before the service binds it (by
+   * another test file's server, or as the local end of an outgoing connection); the service then
+   * exits with EADDRINUSE, and if the harness picked that port it moves the service to a fresh one
+   * and starts it again (three tries in all).
+   */
+  private async untilReady(service: ServiceProcess): Promise<void> {
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await service.waitForReady(this.options.readyTimeoutMs);
+          return;
+        } catch (error) {
+          if (!this.startingOnFreePort.has(service) || attempt === 3 || service.running) throw error;
+          await service.exited; // every output line read, so the cause is known
+          if (!service.lostItsPort || this.stopped) throw error;
+          service.usePort(await this.pickPort());
+          service.start();
+        }
+      }
+    } finally {
+      this.startingOnFreePort.delete(service);
+    }
   }
 
   /**
@@ -166,10 +203,9 @@ export class SystemHarness {
     for (let i = 0; i < count; i++) {
       if (this.stopped) throw new Error('the system has been stopped');
       const index = this.inventory.length;
-      let port: number;
-      if (this.nextInventoryPort !== undefined) port = this.nextInventoryPort++;
-      else port = await freePort();
-      const replica = this.createProcess(`inventory-${index}`, 'inventory', port, {
+      const pickedFree = this.nextInventoryPort === undefined;
+      const port = this.nextInventoryPort === undefined ? await this.pickPort() : this.nextInventoryPort++;
+      const replica = this.createProcess(`inventory-${index}`, 'inventory', port, pickedFree, {
         DD_SERVICE: 'inventory',
         INVENTORY_WORK_DELAY_MS: '0',
         ...this.options.inventoryEnv,
@@ -179,7 +215,7 @@ export class SystemHarness {
       replica.start();
       started.push(replica);
     }
-    await Promise.all(started.map((replica) => replica.waitForReady(this.options.readyTimeoutMs)));
+    await Promise.all(started.map((replica) => this.untilReady(replica)));
     return started;
   }
 

@@ -733,6 +733,8 @@ async function runOnce(replicas: number, roundNo: number, options: Options): Pro
       logs: harness.logs,
     });
     say(formatReport(report).replace(/^/gm, '  '));
+    // A service that died mid-run leaves figures of fewer replicas under this run's label.
+    if (harness.crashes.length > 0) throw new Error(`a service exited during the run; its figures would mislead${harness.crashReport()}`);
 
     // Figures.
     const postWarm = rssSamples.filter((s) => s.t >= peakStartT);
