@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { COMMANDS, OrderScripts, RedisKeys } from '@eo/core';
+import { COMMANDS, NotAcknowledgedError, OrderScripts, RedisKeys, RedisUnavailableException } from '@eo/core';
 import type { Redis } from 'ioredis';
 
 /** One SKU's stock. */
@@ -24,9 +24,19 @@ export class StockService {
     private readonly scripts: OrderScripts,
   ) {}
 
-  /** Sets `available` (keeping `reserved`), creating the SKU if new. */
+  /**
+   * Sets `available` (keeping `reserved`), creating the SKU if new. Answers once the replicas that
+   * `REDIS_WAIT_REPLICAS` asks for hold the value; 503 if they did not confirm it in time.
+   */
   async set(sku: string, available: number): Promise<StockView> {
-    return { sku, ...(await this.scripts.setStock(sku, available)) };
+    try {
+      return { sku, ...(await this.scripts.setStock(sku, available)) };
+    } catch (error) {
+      if (!(error instanceof NotAcknowledgedError)) throw error;
+      throw new RedisUnavailableException(
+        'Redis replicas did not confirm the stock level in time; it may be set or may be lost in a failover. Setting it again is safe.',
+      );
+    }
   }
 
   /** The SKU's stock, or undefined if it was never stocked. */

@@ -17,6 +17,10 @@ ARGV[8]  idempotency TTL in seconds
 ARGV[9]  trace propagation headers as JSON ("" when tracing is off), kept so that a recovery by the
          sweep joins the order's trace like a Pub/Sub delivery does
 
+A replay writes the value it found back unchanged: a write of this connection's own, after the
+original one in the replication stream, so a WAIT that follows covers the order it answers with
+(the original accept may have run on another connection and not reached a replica yet).
+
 Returns {code, orderId, bodyHash}:
   {"created", orderId}                  stored and published
   {"idempotent", existingId}           KEYS[3] already names an order; the caller compares bodies
@@ -25,12 +29,14 @@ Returns {code, orderId, bodyHash}:
 if #KEYS == 3 then
   local existing = redis.call('GET', KEYS[3])
   if existing then
+    redis.call('SET', KEYS[3], existing, 'KEEPTTL')
     return {'idempotent', existing}
   end
 end
 
 local stored = redis.call('HGET', KEYS[1], 'bodyHash')
 if stored then
+  redis.call('HSET', KEYS[1], 'bodyHash', stored)
   return {'exists', ARGV[1], stored}
 end
 

@@ -16,12 +16,19 @@ ARGV[6]  error description (stored as lastError / reason)
 ARGV[7]  replica name
 ARGV[8]  status channel (order_status, namespaced)
 
+Run again with the token that failed the order (its reply was lost, or not confirmed by enough
+replicas), it answers "failed" again and changes nothing.
+
 Returns:
   {"retry", attempts}             lock released, order due again after the backoff
-  {"failed", attempts}            status FAILED, in orders:dead
+  {"failed", attempts}            status FAILED, in orders:dead (now, or by this token before)
   {"lease_lost", status}          the lock is not ours; nothing changed
   {"already_processed", status}   terminal already; our lock deleted
 ]]
+local order = redis.call('HMGET', KEYS[1], 'status', 'commitToken', 'attempts')
+if order[1] == 'FAILED' and order[2] == ARGV[1] then
+  return {'failed', tonumber(order[3])}
+end
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then
   return {'lease_lost', redis.call('HGET', KEYS[1], 'status') or 'UNKNOWN'}
 end

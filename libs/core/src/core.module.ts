@@ -1,11 +1,11 @@
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { RedisModule } from '@nestjs-modules/ioredis';
-import { COMMANDS, COMMANDS_CONNECTION, SUBSCRIBER, SUBSCRIBER_CONNECTION } from './redis/tokens';
+import { getRedisConnectionToken, RedisModule } from '@nestjs-modules/ioredis';
+import { COMMANDS, COMMANDS_CONNECTION, SUBSCRIBER, SUBSCRIBER_CONNECTION, WRITES, WRITES_CONNECTION } from './redis/tokens';
 import { TerminusModule } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CommonConfig } from './config/env';
-import { RedisHealthIndicator, RedisReadiness } from './health/redis.health';
+import { DURABILITY, type DurabilitySettings, RedisHealthIndicator, RedisReadiness } from './health/redis.health';
 import { LogEvent } from './events';
 import { DogStatsDMetrics, TracerMetrics } from './observability/metrics';
 import { redisOptionsFromUrl } from './redis/connection';
@@ -66,7 +66,8 @@ function watch(redis: Redis, name: string, logger: Logger): void {
 }
 
 /**
- * Wires what every service shares: the two Redis connections (commands and subscriber, through
+ * Wires what every service shares: the Redis connections (commands, subscriber and, with
+ * `REDIS_WAIT_REPLICAS` ≥ 1, confirmed writes, through
  * `@nestjs-modules/ioredis`, closed on shutdown), {@link RedisKeys}, the typed {@link OrderScripts},
  * the logger and the Redis health indicator.
  */
@@ -76,15 +77,17 @@ export class CoreModule implements OnApplicationShutdown {
   constructor(
     @Inject(COMMANDS) private readonly commands: Redis,
     @Inject(SUBSCRIBER) private readonly subscriber: Redis,
+    @Inject(WRITES) private readonly writes: Redis,
     @Inject(METRICS) private readonly metrics: DogStatsDMetrics | TracerMetrics,
   ) {}
 
   /**
-   * Closes both connections. `@nestjs-modules/ioredis` tries too, but with two named connections its
-   * strict module lookup finds only one of them, and an open socket keeps the process alive.
+   * Closes every connection. `@nestjs-modules/ioredis` tries too, but with several named connections
+   * its strict module lookup finds only one of them, and an open socket keeps the process alive.
    */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([...[this.commands, this.subscriber].map((redis) => closeRedis(redis)), this.metrics.close()]);
+    const connections = new Set([this.commands, this.subscriber, this.writes]);
+    await Promise.all([...[...connections].map((redis) => closeRedis(redis)), this.metrics.close()]);
   }
 
   /** Builds the module for one service's configuration. */
@@ -98,16 +101,20 @@ export class CoreModule implements OnApplicationShutdown {
             connectionName: `${config.service}:${config.replica}:${name}`,
             offlineQueue: !failFast,
             commandTimeoutMs: config.redisCommandTimeoutMs,
+            tls: config.redisTls,
           }),
           onClientReady: (client) => watch(client, name, logger),
         },
         name,
       );
+    const durability: DurabilitySettings = { replicas: config.redisWaitReplicas, timeoutMs: config.redisWaitTimeoutMs };
+    const confirmed = durability.replicas > 0;
     return {
       module: CoreModule,
       imports: [
         connection(COMMANDS_CONNECTION, options.failFastCommands),
         connection(SUBSCRIBER_CONNECTION, false),
+        ...(confirmed ? [connection(WRITES_CONNECTION, options.failFastCommands)] : []),
         TerminusModule.forRoot({ logger: false }),
       ],
       providers: [
@@ -123,15 +130,17 @@ export class CoreModule implements OnApplicationShutdown {
               }),
         },
         { provide: RedisKeys, useValue: new RedisKeys(config.redisNamespace) },
+        { provide: DURABILITY, useValue: durability },
+        { provide: WRITES, useExisting: confirmed ? getRedisConnectionToken(WRITES_CONNECTION) : COMMANDS },
         {
           provide: OrderScripts,
-          inject: [COMMANDS, RedisKeys],
-          useFactory: (redis: Redis, keys: RedisKeys) => new OrderScripts(redis, keys),
+          inject: [COMMANDS, WRITES, RedisKeys],
+          useFactory: (redis: Redis, writes: Redis, keys: RedisKeys) => new OrderScripts(redis, keys, { writes, ...durability }),
         },
         RedisHealthIndicator,
         RedisReadiness,
       ],
-      exports: [LOGGER, METRICS, RedisKeys, OrderScripts, RedisHealthIndicator, RedisReadiness, TerminusModule],
+      exports: [LOGGER, METRICS, RedisKeys, OrderScripts, WRITES, RedisHealthIndicator, RedisReadiness, TerminusModule],
     };
   }
 }

@@ -10,6 +10,7 @@ export const LogEvent = {
   OrderReleased: 'order.released',
   OrderRecovered: 'order.recovered',
   OrderError: 'order.error',
+  OrderUnacknowledged: 'order.unacknowledged',
   MessageInvalid: 'message.invalid',
   SweepFailed: 'sweep.failed',
   LeaseRenewFailed: 'lease.renew_failed',

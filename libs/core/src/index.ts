@@ -9,6 +9,7 @@ export * from './health/redis.health';
 export * from './logging/logger';
 export * from './redis/connection';
 export * from './redis/keys';
+export * from './redis/replication-acks';
 export * from './redis/tokens';
 export * from './redis/turn-writes';
 export * from './scripts/order-scripts';

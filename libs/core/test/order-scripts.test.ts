@@ -237,6 +237,16 @@ describe('fail-attempt', () => {
     expect(await redis.zscore(keys.dead, orderId)).not.toBeNull();
     expect(await redis.zscore(keys.pending, orderId)).toBeNull();
   });
+
+  it('answers failed again, changing nothing, to a re-run by the token that failed the order', async () => {
+    const orderId = await placeOrder([{ sku: 'A', quantity: 1 }]);
+    const { attempt } = await claimed(orderId);
+    expect(await scripts.fail(attempt, 1, 10, NOW, 'boom')).toEqual({ code: 'failed', attempts: 1 });
+    const before = await redis.hgetall(keys.order(orderId));
+    expect(await scripts.fail(attempt, 1, 10, '2026-02-02T00:00:00.000Z', 'other')).toEqual({ code: 'failed', attempts: 1 });
+    expect(await redis.hgetall(keys.order(orderId))).toEqual(before);
+    expect(await scripts.fail(attemptOf(orderId), 1, 10, NOW, 'boom')).toEqual({ code: 'lease_lost', status: 'FAILED' });
+  });
 });
 
 describe('claim-order re-sent after a lost reply', () => {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import Redis from 'ioredis';
+import Redis, { type RedisOptions } from 'ioredis';
 
 /** Finds an executable on `PATH` (Homebrew and other non-Debian installs live outside /usr/bin). */
 function findOnPath(name: string): string | undefined {
@@ -58,6 +58,10 @@ export interface RedisServerOptions {
    * stops Redis after the services (`npm start`).
    */
   detached?: boolean;
+  /** Start as a replica of the master on this port (127.0.0.1). */
+  replicaOf?: number;
+  /** More `redis-server` arguments (`--requirepass`, `--user`, TLS settings…), appended last. */
+  extraArgs?: string[];
 }
 
 /**
@@ -104,9 +108,9 @@ export class RedisServer {
     return this.process?.pid;
   }
 
-  /** A new client connected to this server (the caller closes it). */
-  client(): Redis {
-    return new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: null });
+  /** A new client connected to this server (the caller closes it); `options` add to the defaults. */
+  client(options: RedisOptions = {}): Redis {
+    return new Redis(this.port, '127.0.0.1', { maxRetriesPerRequest: null, ...options });
   }
 
   private async launch(): Promise<void> {
@@ -129,6 +133,8 @@ export class RedisServer {
       'no',
       '--maxclients',
       '2000',
+      ...(this.options.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(this.options.replicaOf)]),
+      ...(this.options.extraArgs ?? []),
     ];
     const child = spawn(REDIS_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: this.options.detached ?? false });
     this.process = child;
@@ -169,6 +175,16 @@ export class RedisServer {
     }
   }
 
+  /** SIGSTOP: the server keeps its sockets open and answers nothing (a paused VM, a long stall). */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after {@link pause}. */
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   /** Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. */
   async stop(options: { keepData?: boolean; signal?: NodeJS.Signals } = {}): Promise<void> {
     const child = this.process;
@@ -176,6 +192,7 @@ export class RedisServer {
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill(options.signal ?? 'SIGTERM');
+      child.kill('SIGCONT'); // a paused server handles nothing until it runs again
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);

@@ -7,6 +7,7 @@ import {
   LOGGER,
   LogEvent,
   METRICS,
+  NotAcknowledgedError,
   Metric,
   type Metrics,
   OrderScripts,
@@ -40,6 +41,9 @@ interface StoredOrder {
 
 /** Message of the 503 a POST gets when Redis fails; the client's safe move is the same request again. */
 export const ACCEPT_UNAVAILABLE = 'Redis is unavailable; the order was not accepted. Retry with the same Idempotency-Key.';
+/** Message of the 503 a POST gets when its write ran but too few replicas confirmed it (`REDIS_WAIT_REPLICAS`). */
+export const ACCEPT_UNCONFIRMED =
+  'Redis replicas did not confirm the order in time; it may exist or may be lost in a failover. Retry with the same Idempotency-Key or orderId: that is safe.';
 const READ_UNAVAILABLE = 'Redis is unavailable; the order could not be read. Retry later.';
 
 function conflict(field: string, message: string): FieldValidationException {
@@ -161,6 +165,13 @@ export class OrdersService {
     try {
       return await call();
     } catch (err) {
+      if (err instanceof NotAcknowledgedError) {
+        this.logger.warn(
+          { event: LogEvent.OrderUnacknowledged, operation, acknowledged: err.acknowledged, required: err.required },
+          `redis ${operation} not confirmed by enough replicas; answering 503`,
+        );
+        throw new RedisUnavailableException(ACCEPT_UNCONFIRMED);
+      }
       this.logger.warn({ event: LogEvent.OrderError, operation, err }, `redis ${operation} failed; answering 503`);
       throw new RedisUnavailableException(unavailable);
     }

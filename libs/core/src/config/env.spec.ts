@@ -44,6 +44,43 @@ describe('loadCommonConfig', () => {
     expect((error as Error).message.startsWith(variable)).toBe(true);
   });
 
+  it('asks for no replica confirmations by default, and reads REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS', () => {
+    expect(load({})).toMatchObject({ redisWaitReplicas: 0, redisWaitTimeoutMs: 1000, redisTls: undefined });
+    expect(load({ REDIS_WAIT_REPLICAS: '2', REDIS_WAIT_TIMEOUT_MS: '250' })).toMatchObject({
+      redisWaitReplicas: 2,
+      redisWaitTimeoutMs: 250,
+    });
+  });
+
+  it.each([
+    [{ REDIS_WAIT_REPLICAS: '-1' }, 'REDIS_WAIT_REPLICAS'],
+    [{ REDIS_WAIT_REPLICAS: 'one' }, 'REDIS_WAIT_REPLICAS'],
+    [{ REDIS_WAIT_TIMEOUT_MS: '0' }, 'REDIS_WAIT_TIMEOUT_MS'],
+    [{ REDIS_WAIT_TIMEOUT_MS: '6000' }, 'REDIS_WAIT_TIMEOUT_MS'],
+    [{ REDIS_URL: 'rediss://h', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }, 'REDIS_TLS_CA_FILE'],
+    [{ REDIS_URL: 'redis://h', REDIS_TLS_CA_FILE: __filename }, 'REDIS_TLS_CA_FILE'],
+    [{ REDIS_URL: 'rediss://h', REDIS_TLS_CERT_FILE: __filename }, 'REDIS_TLS_KEY_FILE'],
+  ])('stops on %j with an error naming %s', (env, variable) => {
+    expect(() => load(env)).toThrow(ConfigError);
+    expect(() => load(env)).toThrow(new RegExp(`^${variable} `));
+  });
+
+  it('reads the TLS files named by REDIS_TLS_*_FILE', () => {
+    const tls = load({
+      REDIS_URL: 'rediss://h',
+      REDIS_TLS_CA_FILE: __filename,
+      REDIS_TLS_CERT_FILE: __filename,
+      REDIS_TLS_KEY_FILE: __filename,
+    }).redisTls;
+    expect(tls?.ca?.toString()).toContain('reads the TLS files');
+    expect(tls?.cert).toBeDefined();
+  });
+
+  it('masks the password of a REDIS_URL it refuses', () => {
+    expect(() => load({ REDIS_URL: 'http://u:secret@h' })).toThrow(/u:\*\*\*@h/);
+    expect(() => load({ REDIS_URL: 'http://u:secret@h' })).not.toThrow(/secret/);
+  });
+
   it('takes the replica name from REPLICA_NAME before HOSTNAME', () => {
     expect(load({ REPLICA_NAME: 'inventory-2', HOSTNAME: 'h' }).replica).toBe('inventory-2');
   });

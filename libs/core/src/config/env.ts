@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /** Thrown at start when an environment variable is invalid; the message names the variable. */
@@ -46,6 +47,43 @@ export function boolVar(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got "${value}"`);
 }
 
+/** PEM files for TLS to Redis: a private CA, and a client certificate for servers that ask for one. */
+export interface RedisTlsFiles {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+function pemFile(env: Env, name: string): Buffer | undefined {
+  const path = raw(env, name);
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(name, `names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}): ${path}`);
+  }
+}
+
+/** Reads `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE` and `REDIS_TLS_KEY_FILE`; undefined when none is set. */
+function redisTlsFiles(env: Env, redisUrl: string): RedisTlsFiles | undefined {
+  const files = {
+    ca: pemFile(env, 'REDIS_TLS_CA_FILE'),
+    cert: pemFile(env, 'REDIS_TLS_CERT_FILE'),
+    key: pemFile(env, 'REDIS_TLS_KEY_FILE'),
+  };
+  if (!files.ca && !files.cert && !files.key) return undefined;
+  const variable = files.ca ? 'REDIS_TLS_CA_FILE' : files.cert ? 'REDIS_TLS_CERT_FILE' : 'REDIS_TLS_KEY_FILE';
+  if (!redisUrl.startsWith('rediss'))
+    throw new ConfigError(variable, 'is set but REDIS_URL does not use TLS (rediss:// or rediss+sentinel://)');
+  if (!files.cert !== !files.key) {
+    throw new ConfigError(
+      files.cert ? 'REDIS_TLS_KEY_FILE' : 'REDIS_TLS_CERT_FILE',
+      'must be set together with the other of REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE',
+    );
+  }
+  return files;
+}
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** Settings every service shares: Redis, HTTP port, identity for logs and Datadog's unified tags. */
@@ -53,6 +91,11 @@ export interface CommonConfig {
   redisUrl: string;
   redisNamespace: string | undefined;
   redisCommandTimeoutMs: number;
+  /** `REDIS_WAIT_REPLICAS`: replicas that must confirm a write before it is reported (0: the master's reply is enough). */
+  redisWaitReplicas: number;
+  /** `REDIS_WAIT_TIMEOUT_MS`: how long a write waits for those confirmations. */
+  redisWaitTimeoutMs: number;
+  redisTls: RedisTlsFiles | undefined;
   port: number;
   service: string;
   env: string;
@@ -69,7 +112,7 @@ export interface CommonConfig {
 export function loadCommonConfig(env: Env, defaults: { service: string; port: number }): CommonConfig {
   const redisUrl = stringVar(env, 'REDIS_URL', 'redis://127.0.0.1:6379');
   if (!/^(rediss?|redis\+sentinel|rediss\+sentinel):\/\/./.test(redisUrl)) {
-    throw new ConfigError('REDIS_URL', `must start with redis://, rediss:// or redis+sentinel://, got "${redisUrl}"`);
+    throw new ConfigError('REDIS_URL', `must start with redis://, rediss:// or redis+sentinel://, got "${maskRedisUrl(redisUrl)}"`);
   }
   const namespace = raw(env, 'REDIS_NAMESPACE');
   if (namespace !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(namespace)) {
@@ -79,10 +122,22 @@ export function loadCommonConfig(env: Env, defaults: { service: string; port: nu
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
+  const redisCommandTimeoutMs = intVar(env, 'REDIS_COMMAND_TIMEOUT_MS', 5000, 100, 600_000);
+  const redisWaitTimeoutMs = intVar(env, 'REDIS_WAIT_TIMEOUT_MS', 1000, 10, 60_000);
+  // A WAIT that the client times out first would be reported as a Redis failure, not as unconfirmed.
+  if (redisWaitTimeoutMs >= redisCommandTimeoutMs) {
+    throw new ConfigError(
+      'REDIS_WAIT_TIMEOUT_MS',
+      `must be less than REDIS_COMMAND_TIMEOUT_MS (${redisCommandTimeoutMs}), got ${redisWaitTimeoutMs}`,
+    );
+  }
   return {
     redisUrl,
     redisNamespace: namespace,
-    redisCommandTimeoutMs: intVar(env, 'REDIS_COMMAND_TIMEOUT_MS', 5000, 100, 600_000),
+    redisCommandTimeoutMs,
+    redisWaitReplicas: intVar(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16),
+    redisWaitTimeoutMs,
+    redisTls: redisTlsFiles(env, redisUrl),
     port: intVar(env, 'PORT', defaults.port, 0, 65535),
     service: stringVar(env, 'DD_SERVICE', defaults.service),
     env: stringVar(env, 'DD_ENV', 'local'),
@@ -96,4 +151,9 @@ export function loadCommonConfig(env: Env, defaults: { service: string; port: nu
       port: intVar(env, 'DD_DOGSTATSD_PORT', 8125, 1, 65535),
     },
   };
+}
+
+/** `url` with its password replaced by `***`, for logs and error messages. */
+export function maskRedisUrl(url: string): string {
+  return url.replace(/^([a-z+]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }

@@ -7,7 +7,8 @@ import { LogEvent } from '../events';
 import { Metric, type Metrics, noMetrics } from '../observability/metrics';
 import { epochMs, noTracing, type OrderTracing, type ProcessSpan, withoutActiveSpan } from '../observability/tracing';
 import type { RedisKeys } from '../redis/keys';
-import type { Attempt, ClaimResult, CommitResult, OrderScripts } from '../scripts/order-scripts';
+import { NotAcknowledgedError } from '../redis/replication-acks';
+import type { Attempt, ClaimResult, OrderScripts } from '../scripts/order-scripts';
 import { LeaseLostError, ShutdownAbortError } from './errors';
 import { sleep, withLease } from './lease-keeper';
 
@@ -317,7 +318,9 @@ export class ExactlyOnceConsumer {
       return;
     }
 
-    const result = await this.commitWithRetry(attempt, order.items);
+    const result = await this.untilDurable(attempt.orderId, 'commit', shutdown, () =>
+      this.scripts.commit(attempt, order.items, new Date().toISOString()),
+    );
     const durationMs = Math.round(performance.now() - startedAt);
     span.setTag('order.commit', result.code);
     switch (result.code) {
@@ -366,17 +369,40 @@ export class ExactlyOnceConsumer {
   }
 
   /**
-   * Runs the commit, re-running it with the same token if the call fails (connection dropped): the
-   * script answers `replayed` if the first run did apply, so the outcome is never lost or doubled.
+   * Runs a reported write (commit, or the failure of an attempt) until its outcome is known and
+   * durable, re-running it with the same token: after a failed call (connection dropped), for at
+   * most twice the lock TTL; after an unconfirmed one (fewer than REDIS_WAIT_REPLICAS replicas
+   * confirmed it), until it is confirmed or the shutdown deadline passes. Against whatever is master
+   * now, the re-run answers `replayed` if the first run survived, a fresh outcome if a failover lost
+   * it while the lock is still ours, and `lease_lost` if it was lost and the lock has expired (the
+   * order is PENDING there and the backlog retries it). `settled` accepts an unconfirmed outcome
+   * that reports nothing final.
    */
-  private async commitWithRetry(attempt: Attempt, items: OrderItem[]): Promise<CommitResult> {
+  private async untilDurable<T>(
+    orderId: string,
+    stage: 'commit' | 'fail',
+    shutdown: AbortSignal,
+    call: () => Promise<T>,
+    settled: (result: T) => boolean = () => false,
+  ): Promise<T> {
     const giveUpAt = performance.now() + this.options.lockTtlMs * 2;
     for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
       try {
-        return await this.scripts.commit(attempt, items, new Date().toISOString());
+        return await call();
       } catch (error) {
-        if (performance.now() > giveUpAt) throw error;
-        this.logger.warn({ orderId: attempt.orderId, err: error }, 'commit call failed; re-running it with the same token');
+        if (error instanceof NotAcknowledgedError) {
+          const result = error.result as T;
+          if (settled(result)) return result;
+          this.telemetry.metrics.increment(Metric.Unacknowledged, { stage });
+          this.logger.warn(
+            { orderId, event: LogEvent.OrderUnacknowledged, stage, acknowledged: error.acknowledged, required: error.required },
+            `${stage} not confirmed by enough replicas; re-running it with the same token`,
+          );
+          if (shutdown.aborted) throw error;
+        } else {
+          if (performance.now() > giveUpAt || shutdown.aborted) throw error;
+          this.logger.warn({ orderId, err: error }, `${stage} call failed; re-running it with the same token`);
+        }
         await sleep(delay);
       }
     }
@@ -401,7 +427,14 @@ export class ExactlyOnceConsumer {
     const exp = Math.min(retryMaxMs, retryBaseMs * 2 ** (order.attempt - 1));
     const backoffMs = Math.round(exp / 2 + Math.random() * (exp / 2));
     const message = error instanceof Error ? error.message : String(error);
-    const result = await this.scripts.fail(attempt, maxAttempts, backoffMs, new Date().toISOString(), message.slice(0, 500));
+    const result = await this.untilDurable(
+      attempt.orderId,
+      'fail',
+      this.shutdown.signal,
+      () => this.scripts.fail(attempt, maxAttempts, backoffMs, new Date().toISOString(), message.slice(0, 500)),
+      // A retry that a failover loses only costs the order an attempt less.
+      (failed) => failed.code === 'retry',
+    );
     span.setError(error);
     if (result.code === 'failed') {
       metrics.increment(Metric.Failed, { reason: 'work_failed' });

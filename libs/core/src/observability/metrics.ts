@@ -11,6 +11,7 @@ export const Metric = {
   Recovered: 'orders.recovered',
   Failed: 'orders.failed',
   RetryScheduled: 'orders.retry_scheduled',
+  Unacknowledged: 'orders.unacknowledged',
   MessagesInvalid: 'orders.messages.invalid',
   LockWait: 'orders.lock_wait',
   ProcessingDuration: 'orders.processing.duration',

@@ -41,6 +41,28 @@ describe('redisOptionsFromUrl', () => {
     expect(redisOptionsFromUrl('redis://h', policy)).toMatchObject({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   });
 
+  it('follows Sentinel failovers as they are announced and reconnects when a node refuses writes', () => {
+    const options = redisOptionsFromUrl('redis+sentinel://s1:26379/mymaster', policy);
+    expect(options.failoverDetector).toBe(true);
+    const reconnect = options.reconnectOnError!;
+    expect(reconnect(new Error("READONLY You can't write against a read only replica."))).toBe(2);
+    expect(reconnect(new Error("ERR Error running script: READONLY You can't write against a read only replica."))).toBe(2);
+    expect(reconnect(new Error('LOADING Redis is loading the dataset in memory'))).toBe(2);
+    expect(reconnect(new Error('ERR commit-order: expected 2 stock keys, got 1'))).toBe(false);
+  });
+
+  it('uses the CA and client certificate for rediss:// and rediss+sentinel://', () => {
+    const tls = { ca: Buffer.from('ca'), cert: Buffer.from('cert'), key: Buffer.from('key') };
+    expect(redisOptionsFromUrl('rediss://h', { ...policy, tls }).tls).toEqual(tls);
+    expect(redisOptionsFromUrl('rediss+sentinel://s1/m', { ...policy, tls })).toMatchObject({ tls, enableTLSForSentinelMode: true });
+    expect(redisOptionsFromUrl('redis://h', { ...policy, tls }).tls).toBeUndefined();
+  });
+
+  it('never repeats a password in its errors', () => {
+    expect(() => redisOptionsFromUrl('redis://user:hunter2@bad host/0', policy)).toThrow(/user:\*\*\*@/);
+    expect(() => redisOptionsFromUrl('redis://user:hunter2@bad host/0', policy)).not.toThrow(/hunter2/);
+  });
+
   it('names REDIS_URL when the database is not a number', () => {
     expect(() => redisOptionsFromUrl('redis://h/abc', policy)).toThrow(ConfigError);
     expect(() => redisOptionsFromUrl('redis://h/abc', policy)).toThrow(/^REDIS_URL/);

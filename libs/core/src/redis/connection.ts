@@ -1,5 +1,5 @@
 import Redis, { type RedisOptions } from 'ioredis';
-import { ConfigError } from '../config/env';
+import { ConfigError, maskRedisUrl, type RedisTlsFiles } from '../config/env';
 
 /** How a connection should behave when Redis is away. */
 export interface ConnectionPolicy {
@@ -12,7 +12,16 @@ export interface ConnectionPolicy {
   offlineQueue: boolean;
   /** Per-command timeout; a command never waits longer than this for its reply. */
   commandTimeoutMs: number;
+  /** CA and client certificate for `rediss://` (from `REDIS_TLS_*_FILE`); the system's CAs otherwise. */
+  tls?: RedisTlsFiles;
 }
+
+/**
+ * Replies that mean "this node cannot take writes now": a master demoted to replica (READONLY, also
+ * inside a script), one still loading its data (LOADING), or a replica cut off from its master
+ * (MASTERDOWN). Reconnecting asks Sentinel for the master again, and the command is sent again.
+ */
+const NOT_WRITABLE = /\b(READONLY|LOADING|MASTERDOWN)\b/;
 
 /**
  * Turns `REDIS_URL` into ioredis options. Accepts `redis://`, `rediss://` (TLS) and
@@ -29,7 +38,9 @@ export function redisOptionsFromUrl(url: string, policy: ConnectionPolicy): Redi
     // per-order script calls share a socket write per turn through TurnWrites instead.
     // Reconnect forever with a capped backoff: a Redis restart must not leave a replica dead.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    reconnectOnError: (err) => (NOT_WRITABLE.test(err.message) ? 2 : false),
   };
+  const tls = { ...policy.tls };
   const sentinel = /^(rediss?)\+sentinel:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+)\/([^/]+)(?:\/(\d+))?\/?$/.exec(url);
   if (sentinel) {
     const [, scheme, user, password, hosts, name, db] = sentinel;
@@ -45,14 +56,17 @@ export function redisOptionsFromUrl(url: string, policy: ConnectionPolicy): Redi
       password: password ? decodeURIComponent(password) : undefined,
       sentinelPassword: password ? decodeURIComponent(password) : undefined,
       db: db ? Number(db) : 0,
-      tls: scheme === 'rediss' ? {} : undefined,
+      // Leave a master as soon as Sentinel announces +switch-master, not when it stops answering:
+      // a paused master that comes back would otherwise take writes until Sentinel demotes it.
+      failoverDetector: true,
+      ...(scheme === 'rediss' ? { tls, enableTLSForSentinelMode: true } : {}),
     };
   }
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError('REDIS_URL', `is not a valid URL: "${url}"`);
+    throw new ConfigError('REDIS_URL', `is not a valid URL: "${maskRedisUrl(url)}"`);
   }
   const db = parsed.pathname.replace(/^\//, '');
   if (db !== '' && !/^\d+$/.test(db)) throw new ConfigError('REDIS_URL', `has an invalid database number "${db}"`);
@@ -63,7 +77,7 @@ export function redisOptionsFromUrl(url: string, policy: ConnectionPolicy): Redi
     username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
     db: db === '' ? 0 : Number(db),
-    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+    tls: parsed.protocol === 'rediss:' ? tls : undefined,
   };
 }
 

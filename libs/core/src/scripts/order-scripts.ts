@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { traceScript } from '../observability/tracing';
 import type { OrderItem } from '../envelope';
 import type { RedisKeys } from '../redis/keys';
+import { ReplicationAcks } from '../redis/replication-acks';
 import { TurnWrites } from '../redis/turn-writes';
 import { registerScripts } from './registry';
 
@@ -61,6 +62,18 @@ export interface Attempt {
   replica: string;
 }
 
+/**
+ * Where the scripts whose outcome is reported (accept, commit, fail, set-stock) run, and how many
+ * replicas must confirm them (`WAIT`) before they count. Without it, they run on the commands
+ * connection and count once the master answered.
+ */
+export interface Durability {
+  /** A connection of its own: a blocked WAIT must not hold up the claims and reads behind it. */
+  writes: Redis;
+  replicas: number;
+  timeoutMs: number;
+}
+
 function distinctSkus(items: OrderItem[]): string[] {
   return [...new Set(items.map((item) => item.sku))];
 }
@@ -68,43 +81,55 @@ function distinctSkus(items: OrderItem[]): string[] {
 /**
  * Typed calls of the Lua scripts in `lua/`: builds KEYS from {@link RedisKeys} and maps each
  * script's reply to a discriminated union. The only module that knows the scripts' argument order.
+ *
+ * With {@link Durability} of n ≥ 1 replicas, accept, commit, fail and setStock resolve only once n
+ * replicas confirmed them, and reject with `NotAcknowledgedError` (carrying the reply) otherwise;
+ * each of them is safe to run again with the same arguments.
  */
 export class OrderScripts {
   /** The per-order calls (accept, claim, commit) of one turn share a socket write. */
   private readonly writes: TurnWrites;
+  /** Connection of the reported writes: `redis`, or the durable one. */
+  private readonly durable: Redis;
+  private readonly durableWrites: TurnWrites;
+  /** Confirms reported writes (`WAIT`); a pass-through with 0 replicas. */
+  readonly acks: ReplicationAcks;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    durability?: Durability,
   ) {
     registerScripts(redis);
     this.writes = new TurnWrites(redis);
+    this.durable = durability?.writes ?? redis;
+    this.durableWrites = this.durable === redis ? this.writes : new TurnWrites(registerScripts(this.durable));
+    this.acks = new ReplicationAcks(this.durable, durability?.replicas ?? 0, durability?.timeoutMs ?? 0);
   }
 
   /** DESIGN step 1: store, backlog, idempotency record and PUBLISH, atomically. */
   async accept(input: AcceptInput): Promise<AcceptResult> {
     const keys = [this.keys.order(input.orderId), this.keys.pending];
     if (input.idempotencyKey !== undefined) keys.push(this.keys.idempotency(input.idempotencyKey));
-    this.writes.hold();
-    const reply = await traceScript('accept-order', () =>
-      this.redis.eoAcceptOrder(
-        keys.length,
-        ...keys,
-        input.orderId,
-        JSON.stringify(input.items),
-        input.bodyHash,
-        input.createdAt,
-        input.recoveryGraceMs,
-        this.keys.orderUpdatesChannel,
-        input.envelope,
-        input.idempotencyTtlSeconds,
-        input.trace ? JSON.stringify(input.trace) : '',
-      ),
-    );
-    const [code, orderId, bodyHash] = reply;
-    if (code === 'exists') return { code, orderId: orderId, bodyHash: bodyHash };
-    if (code === 'created' || code === 'idempotent') return { code, orderId: orderId };
-    throw new Error(`accept-order: unexpected reply ${JSON.stringify(reply)}`);
+    return this.acks.write(async () => {
+      this.durableWrites.hold();
+      const reply = await traceScript('accept-order', () =>
+        this.durable.eoAcceptOrder(
+          keys.length,
+          ...keys,
+          input.orderId,
+          JSON.stringify(input.items),
+          input.bodyHash,
+          input.createdAt,
+          input.recoveryGraceMs,
+          this.keys.orderUpdatesChannel,
+          input.envelope,
+          input.idempotencyTtlSeconds,
+          input.trace ? JSON.stringify(input.trace) : '',
+        ),
+      );
+      return parseAccept(reply);
+    });
   }
 
   /**
@@ -178,66 +203,46 @@ export class OrderScripts {
       this.keys.pending,
       ...distinctSkus(items).map((sku) => this.keys.stock(sku)),
     ];
-    this.writes.hold();
-    const reply = await traceScript('commit-order', () =>
-      this.redis.eoCommitOrder(
-        keys.length,
-        ...keys,
-        token,
-        attempt.replica,
-        now,
-        this.keys.stockPrefix,
-        this.keys.orderStatusChannel,
-        orderId,
-      ),
-    );
-    switch (reply[0]) {
-      case 'reserved':
-        return { code: 'reserved', attempts: Number(reply[1]) };
-      case 'rejected':
-        return { code: 'rejected', attempts: Number(reply[1]), sku: String(reply[2]) };
-      case 'replayed':
-        return { code: 'replayed', status: String(reply[1]), attempts: Number(reply[2]) };
-      case 'lease_lost':
-        return { code: 'lease_lost', status: String(reply[1]) };
-      case 'already_processed':
-        return { code: 'already_processed', status: String(reply[1]) };
-      case 'not_found':
-        return { code: 'not_found' };
-      default:
-        throw new Error(`commit-order: unexpected reply ${JSON.stringify(reply)}`);
-    }
+    return this.acks.write(async () => {
+      this.durableWrites.hold();
+      const reply = await traceScript('commit-order', () =>
+        this.durable.eoCommitOrder(
+          keys.length,
+          ...keys,
+          token,
+          attempt.replica,
+          now,
+          this.keys.stockPrefix,
+          this.keys.orderStatusChannel,
+          orderId,
+        ),
+      );
+      return parseCommit(reply);
+    });
   }
 
   /** Records a failed attempt: retry after `backoffMs`, or FAILED once `maxAttempts` are used. */
   async fail(attempt: Attempt, maxAttempts: number, backoffMs: number, now: string, error: string): Promise<FailResult> {
     const { orderId, token } = attempt;
-    const reply = await traceScript('fail-attempt', () =>
-      this.redis.eoFailAttempt(
-        this.keys.order(orderId),
-        this.keys.lock(orderId),
-        this.keys.pending,
-        this.keys.dead,
-        token,
-        orderId,
-        maxAttempts,
-        backoffMs,
-        now,
-        error,
-        attempt.replica,
-        this.keys.orderStatusChannel,
-      ),
-    );
-    switch (reply[0]) {
-      case 'retry':
-      case 'failed':
-        return { code: reply[0], attempts: Number(reply[1]) };
-      case 'lease_lost':
-      case 'already_processed':
-        return { code: reply[0], status: String(reply[1]) };
-      default:
-        throw new Error(`fail-attempt: unexpected reply ${JSON.stringify(reply)}`);
-    }
+    return this.acks.write(async () => {
+      const reply = await traceScript('fail-attempt', () =>
+        this.durable.eoFailAttempt(
+          this.keys.order(orderId),
+          this.keys.lock(orderId),
+          this.keys.pending,
+          this.keys.dead,
+          token,
+          orderId,
+          maxAttempts,
+          backoffMs,
+          now,
+          error,
+          attempt.replica,
+          this.keys.orderStatusChannel,
+        ),
+      );
+      return parseFail(reply);
+    });
   }
 
   /** Ids on the backlog that are due now (by Redis's clock), at most `limit`, with the backlog's size and lag. */
@@ -248,7 +253,48 @@ export class OrderScripts {
 
   /** Sets a SKU's available stock (keeps `reserved`) and indexes it. */
   async setStock(sku: string, available: number): Promise<{ available: number; reserved: number }> {
-    const [a, r] = await traceScript('set-stock', () => this.redis.eoSetStock(this.keys.stock(sku), this.keys.skuIndex, available, sku));
+    const [a, r] = await this.acks.write(() =>
+      traceScript('set-stock', () => this.durable.eoSetStock(this.keys.stock(sku), this.keys.skuIndex, available, sku)),
+    );
     return { available: a, reserved: r };
+  }
+}
+
+function parseAccept(reply: string[]): AcceptResult {
+  const [code, orderId, bodyHash] = reply;
+  if (code === 'exists') return { code, orderId: orderId, bodyHash: bodyHash };
+  if (code === 'created' || code === 'idempotent') return { code, orderId: orderId };
+  throw new Error(`accept-order: unexpected reply ${JSON.stringify(reply)}`);
+}
+
+function parseCommit(reply: Array<string | number>): CommitResult {
+  switch (reply[0]) {
+    case 'reserved':
+      return { code: 'reserved', attempts: Number(reply[1]) };
+    case 'rejected':
+      return { code: 'rejected', attempts: Number(reply[1]), sku: String(reply[2]) };
+    case 'replayed':
+      return { code: 'replayed', status: String(reply[1]), attempts: Number(reply[2]) };
+    case 'lease_lost':
+      return { code: 'lease_lost', status: String(reply[1]) };
+    case 'already_processed':
+      return { code: 'already_processed', status: String(reply[1]) };
+    case 'not_found':
+      return { code: 'not_found' };
+    default:
+      throw new Error(`commit-order: unexpected reply ${JSON.stringify(reply)}`);
+  }
+}
+
+function parseFail(reply: Array<string | number>): FailResult {
+  switch (reply[0]) {
+    case 'retry':
+    case 'failed':
+      return { code: reply[0], attempts: Number(reply[1]) };
+    case 'lease_lost':
+    case 'already_processed':
+      return { code: reply[0], status: String(reply[1]) };
+    default:
+      throw new Error(`fail-attempt: unexpected reply ${JSON.stringify(reply)}`);
   }
 }
