@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
-import { createRedis } from '@eo/core';
+import { ConfigError, createRedis, loadCommonConfig, maskRedisUrl } from '@eo/core';
 import { REDIS_SERVER_BIN, RedisServer, repoRoot, serviceEntry, SystemHarness } from '@eo/testing';
 import { removeLocalSystem, writeLocalSystem } from './local-system';
 
@@ -47,18 +47,31 @@ async function portFree(port: number): Promise<boolean> {
   return (await tryListen()) && (await tryListen('127.0.0.1'));
 }
 
-/** `redis://user:secret@host` → `redis://user:***@host`, for printing. */
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
-}
-
-async function reachable(url: string): Promise<boolean> {
-  const client = createRedis(url, { connectionName: 'start:probe', offlineQueue: true, commandTimeoutMs: 3000 });
-  client.on('error', () => undefined);
+/**
+ * Why `REDIS_URL` cannot be used, or undefined when it answers PING: the server's own refusal
+ * (`WRONGPASS …`, a TLS error) when there was one, rather than a timeout.
+ */
+async function redisProblem(url: string): Promise<string | undefined> {
+  let config;
   try {
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
+    config = loadCommonConfig(process.env, { service: 'start', port: 0 });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  const client = createRedis(url, {
+    connectionName: 'start:probe',
+    offlineQueue: true,
+    commandTimeoutMs: 3000,
+    tls: config.redisTls,
+    password: config.redisPassword,
+  });
+  let lastError: string | undefined;
+  client.on('error', (err: Error) => (lastError = err.message));
+  try {
+    return (await client.ping()) === 'PONG' ? undefined : 'PING was not answered with PONG';
+  } catch (error) {
+    return lastError ?? (error instanceof Error ? error.message : String(error));
   } finally {
     client.disconnect();
   }
@@ -87,8 +100,9 @@ async function main(): Promise<void> {
 
   let redisUrl = process.env.REDIS_URL?.trim() || undefined;
   if (redisUrl) {
-    if (!(await reachable(redisUrl))) fail(`cannot reach REDIS_URL=${redactUrl(redisUrl)} (no PONG within 3 s)`);
-    say(`using REDIS_URL=${redactUrl(redisUrl)}`);
+    const problem = await redisProblem(redisUrl);
+    if (problem) fail(`cannot use REDIS_URL=${maskRedisUrl(redisUrl)}: ${problem}`);
+    say(`using REDIS_URL=${maskRedisUrl(redisUrl)}`);
   } else if (!existsSync(REDIS_SERVER_BIN)) {
     fail(
       'redis-server is not installed. Install it and run npm start again:\n' +
@@ -215,7 +229,7 @@ async function main(): Promise<void> {
       '',
       paint(
         1,
-        `Ready: order on :${orderPort}, ${replicas} inventory replica(s) on :${inventoryPort}${replicas > 1 ? `–${lastInventoryPort}` : ''}, Redis ${redactUrl(redisUrl)}`,
+        `Ready: order on :${orderPort}, ${replicas} inventory replica(s) on :${inventoryPort}${replicas > 1 ? `–${lastInventoryPort}` : ''}, Redis ${maskRedisUrl(redisUrl)}`,
       ),
       '',
       '  # stock a SKU (any replica)',

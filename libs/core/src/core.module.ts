@@ -102,6 +102,7 @@ export class CoreModule implements OnApplicationShutdown {
             offlineQueue: !failFast,
             commandTimeoutMs: config.redisCommandTimeoutMs,
             tls: config.redisTls,
+            password: config.redisPassword,
           }),
           onClientReady: (client) => watch(client, name, logger),
         },

@@ -7,6 +7,7 @@ export * from './envelope';
 export * from './events';
 export * from './health/redis.health';
 export * from './logging/logger';
+export * from './redis/acl';
 export * from './redis/connection';
 export * from './redis/keys';
 export * from './redis/replication-acks';

@@ -96,6 +96,8 @@ export interface CommonConfig {
   /** `REDIS_WAIT_TIMEOUT_MS`: how long a write waits for those confirmations. */
   redisWaitTimeoutMs: number;
   redisTls: RedisTlsFiles | undefined;
+  /** `REDIS_PASSWORD`: replaces the password of `REDIS_URL` (and of its Sentinels), so it can come from its own Secret. */
+  redisPassword: string | undefined;
   port: number;
   service: string;
   env: string;
@@ -138,6 +140,7 @@ export function loadCommonConfig(env: Env, defaults: { service: string; port: nu
     redisWaitReplicas: intVar(env, 'REDIS_WAIT_REPLICAS', 0, 0, 16),
     redisWaitTimeoutMs,
     redisTls: redisTlsFiles(env, redisUrl),
+    redisPassword: env.REDIS_PASSWORD === undefined || env.REDIS_PASSWORD === '' ? undefined : env.REDIS_PASSWORD,
     port: intVar(env, 'PORT', defaults.port, 0, 65535),
     service: stringVar(env, 'DD_SERVICE', defaults.service),
     env: stringVar(env, 'DD_ENV', 'local'),

@@ -19,9 +19,21 @@ export function createLogger(
       timestamp: pino.stdTimeFunctions.isoTime,
       messageKey: 'msg',
       formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: serializeError },
     },
     destination ?? batchedStdout(),
   );
+}
+
+/**
+ * pino's error serializer, less the arguments of the Redis command an ioredis error carries: those
+ * of AUTH and HELLO are the password, and a script's are a whole order.
+ */
+export function serializeError(error: Error): pino.SerializedError {
+  const serialized = pino.stdSerializers.err(error);
+  const command = (serialized as { command?: { name?: unknown } }).command;
+  if (command !== undefined) serialized.command = { name: command?.name };
+  return serialized;
 }
 
 /** How long a log line may wait in the buffer before it is written. */

@@ -58,6 +58,14 @@ describe('redisOptionsFromUrl', () => {
     expect(redisOptionsFromUrl('redis://h', { ...policy, tls }).tls).toBeUndefined();
   });
 
+  it('takes REDIS_PASSWORD over the URL password, for the Sentinels too', () => {
+    expect(redisOptionsFromUrl('redis://u:old@h', { ...policy, password: 'new' })).toMatchObject({ username: 'u', password: 'new' });
+    expect(redisOptionsFromUrl('redis+sentinel://s1/m', { ...policy, password: 'new' })).toMatchObject({
+      password: 'new',
+      sentinelPassword: 'new',
+    });
+  });
+
   it('never repeats a password in its errors', () => {
     expect(() => redisOptionsFromUrl('redis://user:hunter2@bad host/0', policy)).toThrow(/user:\*\*\*@/);
     expect(() => redisOptionsFromUrl('redis://user:hunter2@bad host/0', policy)).not.toThrow(/hunter2/);

@@ -14,6 +14,8 @@ export interface ConnectionPolicy {
   commandTimeoutMs: number;
   /** CA and client certificate for `rediss://` (from `REDIS_TLS_*_FILE`); the system's CAs otherwise. */
   tls?: RedisTlsFiles;
+  /** Replaces the URL's password (for the data nodes and the Sentinels alike). */
+  password?: string;
 }
 
 /**
@@ -53,8 +55,8 @@ export function redisOptionsFromUrl(url: string, policy: ConnectionPolicy): Redi
       sentinels,
       name: decodeURIComponent(name),
       username: user ? decodeURIComponent(user) : undefined,
-      password: password ? decodeURIComponent(password) : undefined,
-      sentinelPassword: password ? decodeURIComponent(password) : undefined,
+      password: policy.password ?? (password ? decodeURIComponent(password) : undefined),
+      sentinelPassword: policy.password ?? (password ? decodeURIComponent(password) : undefined),
       db: db ? Number(db) : 0,
       // Leave a master as soon as Sentinel announces +switch-master, not when it stops answering:
       // a paused master that comes back would otherwise take writes until Sentinel demotes it.
@@ -75,7 +77,7 @@ export function redisOptionsFromUrl(url: string, policy: ConnectionPolicy): Redi
     host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : 6379,
     username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    password: policy.password ?? (parsed.password ? decodeURIComponent(parsed.password) : undefined),
     db: db === '' ? 0 : Number(db),
     tls: parsed.protocol === 'rediss:' ? tls : undefined,
   };
