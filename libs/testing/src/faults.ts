@@ -94,6 +94,30 @@ export interface FlowResult {
   refusedByStatus: Record<number, number>;
   /** Requests that failed at the network level (service down), never counted as accepted. */
   networkErrors: number;
+  /** Every answer with when its request was sent and answered (epoch ms; status 0 for a network error). */
+  answers: FlowAnswer[];
+}
+
+/** One request of an {@link OrderFlow}. */
+export interface FlowAnswer {
+  sentAt: number;
+  answeredAt: number;
+  status: number;
+  orderId?: string;
+}
+
+/**
+ * The longest stretch after `faultAt` in which no request sent after the fault got a 2xx: from the
+ * fault to the first such 2xx, or between two of them (an earlier request's 2xx says nothing about
+ * the system after the fault). Undefined when no request sent after the fault got one.
+ */
+export function availabilityGap(result: FlowResult, faultAt: number): number | undefined {
+  const times = result.answers
+    .filter((a) => a.sentAt >= faultAt && a.status >= 200 && a.status < 300)
+    .map((a) => a.answeredAt)
+    .sort((a, b) => a - b);
+  if (times.length === 0) return undefined;
+  return Math.max(...times.map((at, i) => at - (i === 0 ? faultAt : times[i - 1])));
 }
 
 /**
@@ -122,22 +146,25 @@ export class OrderFlow {
     makeItems: (i: number) => OrderItem[],
     options: { count: number; ratePerSecond: number; concurrency?: number; maxMs?: number },
   ): Promise<FlowResult> {
-    const result: FlowResult = { accepted: [], itemsById: new Map(), refusedByStatus: {}, networkErrors: 0 };
+    const result: FlowResult = { accepted: [], itemsById: new Map(), refusedByStatus: {}, networkErrors: 0, answers: [] };
     const started = Date.now();
     const deadline = started + (options.maxMs ?? 60_000);
     const inFlight = new Set<Promise<void>>();
     const interval = 1000 / options.ratePerSecond;
     for (let i = 0; i < options.count && !this.stopped && Date.now() < deadline; i++) {
       const items = makeItems(i);
+      const sentAt = Date.now();
       const request = system
         .placeOrder(items, { timeoutMs: 10_000 })
         .then((placed) => {
+          result.answers.push({ sentAt, answeredAt: Date.now(), status: placed.status, orderId: placed.orderId });
           if (placed.orderId !== undefined) {
             result.accepted.push(placed.orderId);
             result.itemsById.set(placed.orderId, items);
           } else result.refusedByStatus[placed.status] = (result.refusedByStatus[placed.status] ?? 0) + 1;
         })
         .catch(() => {
+          result.answers.push({ sentAt, answeredAt: Date.now(), status: 0 });
           result.networkErrors++;
         })
         .finally(() => inFlight.delete(request));

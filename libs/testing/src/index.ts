@@ -5,3 +5,5 @@ export * from './redis-server';
 export * from './service-process';
 export * from './system';
 export * from './faults';
+export * from './sentinel';
+export * from './tls';

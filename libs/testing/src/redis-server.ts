@@ -175,6 +175,14 @@ export class RedisServer {
     }
   }
 
+  /**
+   * Makes the next start (see {@link restart}) a replica of the master on `port`, or a master with
+   * `undefined`: a node that comes back after a failover rejoins as what Sentinel made it.
+   */
+  setReplicaOf(port: number | undefined): void {
+    this.options.replicaOf = port;
+  }
+
   /** SIGSTOP: the server keeps its sockets open and answers nothing (a paused VM, a long stall). */
   pause(): void {
     this.process?.kill('SIGSTOP');

@@ -1,0 +1,91 @@
+import { availabilityGap, delay, type FlowResult, type InvariantReport, SentinelTopology, SystemHarness, FaultInjector } from '@eo/testing';
+import { expectInvariants, FAULT_ENV, type FaultRig } from '../faults/support';
+
+/** Every confirmed write needs one replica, within half a second. */
+export const WAIT_ENV = { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '500' } as const;
+
+/** A {@link FaultRig} whose Redis is a Sentinel topology (one master, one replica, three Sentinels). */
+export interface FailoverRig extends FaultRig {
+  topology: SentinelTopology;
+}
+
+/** Starts the topology and a system on it (`REDIS_URL=redis+sentinel://…`, {@link WAIT_ENV}). */
+export async function startFailoverRig(): Promise<FailoverRig> {
+  const topology = await SentinelTopology.start();
+  let system: SystemHarness;
+  try {
+    system = await SystemHarness.start({
+      redisUrl: topology.url,
+      replicas: 3,
+      env: WAIT_ENV,
+      orderEnv: { RECOVERY_GRACE_MS: '500' },
+      inventoryEnv: FAULT_ENV,
+    });
+  } catch (error) {
+    await topology.stop();
+    throw error;
+  }
+  const prefix = SystemHarness.uniqueId('fo');
+  const skus = { scarce: `${prefix}-SCARCE`, ample: `${prefix}-AMPLE` };
+  const initialStock = { [skus.scarce]: 40, [skus.ample]: 1_000_000 };
+  for (const [sku, n] of Object.entries(initialStock)) await system.seedStock(sku, n);
+  // The seeded stock must survive the failover like everything after it.
+  await system.redis.wait(1, 5000);
+  return {
+    topology,
+    system,
+    faults: new FaultInjector(system),
+    server: topology.nodes[0],
+    skus,
+    initialStock,
+    items: (i) =>
+      i % 3 === 0
+        ? [
+            { sku: skus.scarce, quantity: 1 + (i % 2) },
+            { sku: skus.ample, quantity: 1 },
+          ]
+        : [{ sku: skus.ample, quantity: 2 }],
+    stop: async () => {
+      await system.stop();
+      await topology.stop();
+    },
+  };
+}
+
+/** Waits until every service answers `/health/ready` with 200 (none was restarted). */
+export async function waitUntilAllReady(system: SystemHarness, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const service of system.processes) {
+    for (;;) {
+      const status = await fetch(`${service.url}/health/ready`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status === 200) break;
+      if (Date.now() > deadline) throw new Error(`${service.name} not ready ${timeoutMs} ms after the fault (last status ${status})`);
+      await delay(200);
+    }
+  }
+}
+
+/**
+ * After the fault: every service ready again without a restart, then DESIGN's invariants on the
+ * master Sentinel names now (no 2xx'd order missing or non-terminal, at most one order.processed
+ * each, exactly one per RESERVED/REJECTED, stock conserved). Prints the availability gap.
+ */
+export async function expectSurvived(rig: FailoverRig, result: FlowResult, fault: string, faultAt: number): Promise<InvariantReport> {
+  await waitUntilAllReady(rig.system);
+  const report = await expectInvariants(rig, result, { timeoutMs: 60_000 });
+  expect(result.accepted.length).toBeGreaterThan(0);
+  expect(rig.system.crashes).toEqual([]);
+  const gap = availabilityGap(result, faultAt);
+  expect(gap).toBeDefined();
+  const refused = Object.entries(result.refusedByStatus)
+    .map(([status, n]) => `${n}×${status}`)
+    .join(', ');
+  console.log(
+    `${fault}: availability gap ${gap} ms (longest stretch after the fault without a 2xx); ${result.accepted.length} accepted, ` +
+      `${refused || 'none refused'}, ${result.networkErrors} network errors; ${report.reserved} reserved, ${report.rejected} rejected`,
+  );
+  return report;
+}
