@@ -101,8 +101,24 @@ schema cannot say as clearly.
 {{- if $r.url }}{{ $given = add1 $given }}{{ end }}
 {{- if $r.existingSecret }}{{ $given = add1 $given }}{{ end }}
 {{- if $r.bundled.enabled }}{{ $given = add1 $given }}{{ end }}
+{{- if $r.sentinel.hosts }}{{ $given = add1 $given }}{{ end }}
 {{- if ne (int $given) 1 }}
-{{- fail "redis: set exactly one of redis.url, redis.existingSecret or redis.bundled.enabled=true" }}
+{{- fail "redis: set exactly one of redis.url, redis.existingSecret, redis.sentinel.hosts or redis.bundled.enabled=true" }}
+{{- end }}
+{{- if ge (int64 $r.waitTimeoutMs) (int64 $r.commandTimeoutMs) }}
+{{- fail (printf "redis.waitTimeoutMs (%v) must be less than redis.commandTimeoutMs (%v)" $r.waitTimeoutMs $r.commandTimeoutMs) }}
+{{- end }}
+{{- if and $r.sentinel.passwordSecret (not $r.sentinel.hosts) }}
+{{- fail "redis.sentinel.passwordSecret needs redis.sentinel.hosts (put the password in redis.url otherwise)" }}
+{{- end }}
+{{- end }}
+
+{{/* REDIS_WAIT_REPLICAS: redis.waitReplicas, or 1 behind Sentinel and 0 otherwise. */}}
+{{- define "common.redis.waitReplicas" -}}
+{{- if not (kindIs "invalid" .Values.redis.waitReplicas) }}
+{{- int64 .Values.redis.waitReplicas }}
+{{- else if .Values.redis.sentinel.hosts }}1
+{{- else }}0
 {{- end }}
 {{- end }}
 
@@ -118,17 +134,33 @@ schema cannot say as clearly.
 {{- printf "redis://%s:6379" (include "common.childName" (dict "root" . "suffix" "redis")) }}
 {{- end }}
 
-{{/* The REDIS_URL env entry: a plain value for the bundled Redis, else a Secret reference. */}}
+{{/*
+The Redis env entries: REDIS_URL (a plain value for the bundled Redis and for Sentinel, whose
+password comes as REDIS_PASSWORD from its own Secret; else a Secret reference), and the WAIT settings.
+*/}}
 {{- define "common.redis.urlEnv" -}}
 - name: REDIS_URL
 {{- if .Values.redis.bundled.enabled }}
   value: {{ include "common.redis.bundledUrl" . | quote }}
+{{- else if .Values.redis.sentinel.hosts }}
+  value: {{ printf "redis+sentinel://%s/%s" (join "," .Values.redis.sentinel.hosts) .Values.redis.sentinel.masterName | quote }}
+{{- with .Values.redis.sentinel.passwordSecret }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.redis.sentinel.passwordSecretKey }}
+{{- end }}
 {{- else }}
   valueFrom:
     secretKeyRef:
       name: {{ include "common.redis.secretName" . }}
       key: {{ if .Values.redis.existingSecret }}{{ .Values.redis.existingSecretKey }}{{ else }}redis-url{{ end }}
 {{- end }}
+- name: REDIS_WAIT_REPLICAS
+  value: {{ include "common.redis.waitReplicas" . | quote }}
+- name: REDIS_WAIT_TIMEOUT_MS
+  value: {{ .Values.redis.waitTimeoutMs | int64 | quote }}
 {{- end }}
 
 {{/*

@@ -18,11 +18,14 @@ Redis:
   The bundled single Redis ({{ include "common.childName" (dict "root" . "suffix" "redis") }}, AOF appendfsync {{ .Values.redis.bundled.appendfsync }}, PVC {{ .Values.redis.bundled.persistence.size }}).
   It is for trying the system out: no replication, no password. Point the other service's release at it:
     --set redis.url={{ include "common.redis.bundledUrl" . }}
+{{- else if .Values.redis.sentinel.hosts }}
+  Sentinel master {{ .Values.redis.sentinel.masterName }} via {{ join ", " .Values.redis.sentinel.hosts }}{{ with .Values.redis.sentinel.passwordSecret }} (password from Secret {{ . }}){{ end }}.
 {{- else if .Values.redis.existingSecret }}
   URL from Secret {{ .Values.redis.existingSecret }}, key {{ .Values.redis.existingSecretKey }}.
 {{- else }}
   URL from Secret {{ include "common.redis.secretName" . }} (from redis.url).
 {{- end }}
+  Writes are acknowledged after {{ include "common.redis.waitReplicas" . }} replica(s) confirm them (REDIS_WAIT_REPLICAS, within {{ .Values.redis.waitTimeoutMs }} ms).
 {{- with .Values.redis.namespace }}
   Key namespace: {{ . }} (every service of this system needs the same redis.namespace).
 {{- end }}

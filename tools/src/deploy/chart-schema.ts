@@ -84,6 +84,19 @@ const redis = object(
     }),
     existingSecret: str({ description: 'a Secret holding the full Redis URL under existingSecretKey' }),
     existingSecretKey: str({ minLength: 1 }),
+    sentinel: object({
+      hosts: { type: 'array', items: str({ pattern: '^[^,/@\\s]+:[0-9]{1,5}$' }), description: 'host:port of each Sentinel' },
+      masterName: str({ pattern: '^[A-Za-z0-9_.-]+$' }),
+      passwordSecret: str({ description: 'a Secret holding the password of the data nodes and Sentinels (REDIS_PASSWORD)' }),
+      passwordSecretKey: str({ minLength: 1 }),
+    }),
+    waitReplicas: {
+      type: ['integer', 'null'],
+      minimum: 0,
+      maximum: 16,
+      description: 'REDIS_WAIT_REPLICAS; null: 1 behind Sentinel, else 0',
+    },
+    waitTimeoutMs: int(10, 60_000, 'REDIS_WAIT_TIMEOUT_MS (less than commandTimeoutMs)'),
     namespace: str({ pattern: '^$|^[A-Za-z0-9_.-]{1,64}$', description: 'REDIS_NAMESPACE' }),
     commandTimeoutMs: int(100, 600_000),
     bundled: object({
@@ -95,13 +108,17 @@ const redis = object(
     }),
   },
   {
-    description: 'Exactly one of url, existingSecret or bundled.enabled=true (two are refused at render time)',
+    description: 'Exactly one of url, existingSecret, sentinel.hosts or bundled.enabled=true (two are refused at render time)',
     // Without the bundled Redis and without an existing Secret, redis.url is required. (An anyOf
     // over the three would say the same, but Helm then reports a confusing "bundled.enabled does
     // not match: true"; this way a release without Redis fails with
     // "redis.url: String length must be greater than or equal to 1".)
     if: {
-      properties: { bundled: { properties: { enabled: { const: false } } }, existingSecret: { maxLength: 0 } },
+      properties: {
+        bundled: { properties: { enabled: { const: false } } },
+        existingSecret: { maxLength: 0 },
+        sentinel: { properties: { hosts: { maxItems: 0 } } },
+      },
     },
     then: { required: ['url'], properties: { url: { minLength: 1 } } },
   },

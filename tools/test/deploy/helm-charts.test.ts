@@ -165,6 +165,39 @@ describe('the helm charts (a library chart plus a thin chart per service)', () =
     });
   });
 
+  it('follows a Sentinel master: builds the URL, takes the password from its own Secret, and confirms writes on 1 replica', () => {
+    const docs = render('inventory', {
+      'redis.sentinel.hosts': '{s-0.sentinel:26379,s-1.sentinel:26379,s-2.sentinel:26379}',
+      'redis.sentinel.masterName': 'orders',
+      'redis.sentinel.passwordSecret': 'redis-auth',
+    });
+    const [container] = deployment(docs).spec.template.spec.containers;
+    expect(envEntry(container, 'REDIS_URL')).toEqual({
+      name: 'REDIS_URL',
+      value: 'redis+sentinel://s-0.sentinel:26379,s-1.sentinel:26379,s-2.sentinel:26379/orders',
+    });
+    expect(envEntry(container, 'REDIS_PASSWORD')).toEqual({
+      name: 'REDIS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'redis-auth', key: 'redis-password' } },
+    });
+    expect(envEntry(container, 'REDIS_WAIT_REPLICAS')).toEqual({ name: 'REDIS_WAIT_REPLICAS', value: '1' });
+    expect(envEntry(container, 'REDIS_WAIT_TIMEOUT_MS')).toEqual({ name: 'REDIS_WAIT_TIMEOUT_MS', value: '1000' });
+    expect(docs.some((d) => d.kind === 'Secret' || d.kind === 'StatefulSet')).toBe(false);
+    expect(validateManifests(docs).filter((v) => v.errors.length > 0)).toEqual([]);
+    expect(renderNotes('inventory', { 'redis.sentinel.hosts': '{s-0:26379}' })).toMatch(/Sentinel master mymaster via s-0:26379/);
+
+    // Without Sentinel nothing waits unless asked; an explicit value wins either way.
+    const plain = deployment(render('order', EXTERNAL)).spec.template.spec.containers[0];
+    expect(envEntry(plain, 'REDIS_WAIT_REPLICAS')).toEqual({ name: 'REDIS_WAIT_REPLICAS', value: '0' });
+    const two = deployment(render('order', { ...EXTERNAL, 'redis.waitReplicas': 2, 'redis.waitTimeoutMs': 250 })).spec.template.spec
+      .containers[0];
+    expect(envEntry(two, 'REDIS_WAIT_REPLICAS')).toEqual({ name: 'REDIS_WAIT_REPLICAS', value: '2' });
+    expect(envEntry(two, 'REDIS_WAIT_TIMEOUT_MS')).toEqual({ name: 'REDIS_WAIT_TIMEOUT_MS', value: '250' });
+    const none = deployment(render('order', { 'redis.sentinel.hosts': '{s-0:26379}', 'redis.waitReplicas': 0 })).spec.template.spec
+      .containers[0];
+    expect(envEntry(none, 'REDIS_WAIT_REPLICAS')).toEqual({ name: 'REDIS_WAIT_REPLICAS', value: '0' });
+  });
+
   it('bundles a single Redis with AOF (appendfsync always) on a PVC when asked', () => {
     const docs = render('inventory', { 'redis.bundled.enabled': true });
     const set = findManifest(docs, 'StatefulSet', 'inventory-redis');
@@ -314,10 +347,15 @@ describe('values.schema.json', () => {
     );
   });
 
-  it('refuses two Redis sources at once', () => {
+  it('refuses two Redis sources at once, and WAIT settings that cannot work', () => {
     expect(fails('inventory', { ...EXTERNAL, 'redis.bundled.enabled': true })).toMatch(
-      /set exactly one of redis\.url, redis\.existingSecret or redis\.bundled\.enabled/,
+      /set exactly one of redis\.url, redis\.existingSecret, redis\.sentinel\.hosts or redis\.bundled\.enabled/,
     );
+    expect(fails('inventory', { ...EXTERNAL, 'redis.sentinel.hosts': '{s-0:26379}' })).toMatch(/set exactly one of/);
+    expect(fails('order', { ...EXTERNAL, 'redis.sentinel.passwordSecret': 'x' })).toMatch(/passwordSecret needs redis\.sentinel\.hosts/);
+    expect(fails('order', { ...EXTERNAL, 'redis.waitTimeoutMs': 5000 })).toMatch(/waitTimeoutMs \(5000\) must be less than/);
+    expect(fails('order', { ...EXTERNAL, 'redis.waitReplicas': -1 })).toMatch(/waitReplicas/);
+    expect(fails('order', { 'redis.sentinel.hosts': '{no-port}' })).toMatch(/hosts\.0: Does not match pattern/);
   });
 
   it.each(['order', 'inventory'] as ChartService[])(
