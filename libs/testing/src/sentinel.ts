@@ -23,6 +23,13 @@ export interface SentinelTopologyOptions {
   failoverTimeoutMs?: number;
   /** Forward every process's output here, prefixed with its role and port. */
   onOutput?: (line: string) => void;
+  /** More `redis-server` arguments for every data node. */
+  nodeArgs?: string[];
+  /**
+   * Each Sentinel's config file, instead of the one built from the options above (e.g. a deployment's
+   * own file with its host names replaced by these ports).
+   */
+  sentinelConfig?: (sentinelPort: number, masterPort: number) => string;
 }
 
 /** One `redis-server --sentinel` process with its own config file (Sentinel rewrites it). */
@@ -84,7 +91,7 @@ export class SentinelTopology {
     const output = options.onOutput;
     // A node that rejoins as a replica syncs at once, instead of after Redis's default 5 s wait for
     // more replicas to share the transfer (see the README's high-availability settings).
-    const extraArgs = ['--repl-diskless-sync-delay', '0'];
+    const extraArgs = ['--repl-diskless-sync-delay', '0', ...(options.nodeArgs ?? [])];
     const master = await RedisServer.start({ appendfsync: 'always', extraArgs, onOutput: output && ((l) => output(`redis ${l}`)) });
     const nodes = [master];
     const dir = mkdtempSync(join(tmpdir(), 'eo-sentinel-'));
@@ -105,7 +112,10 @@ export class SentinelTopology {
       for (let i = 0; i < count; i++) {
         const sentinel = new SentinelProcess(await freePort(), dir, output);
         topology.sentinelProcesses.push(sentinel);
-        sentinel.start(topology.sentinelConfig(sentinel.port, master.port, Math.floor(count / 2) + 1));
+        sentinel.start(
+          options.sentinelConfig?.(sentinel.port, master.port) ??
+            topology.sentinelConfig(sentinel.port, master.port, Math.floor(count / 2) + 1),
+        );
       }
       await topology.waitUntilSettled(master);
     } catch (error) {

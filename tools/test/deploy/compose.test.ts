@@ -6,11 +6,11 @@
  * Redis, `deploy.replicas` processes) and checked for exactly-once.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { freePort, RedisServer, type ServiceProcess } from '@eo/testing';
+import { freePort, RedisServer, SentinelTopology, type ServiceProcess } from '@eo/testing';
 import { composeEnvironment, interpolate, lintCompose, loadCompose, type ComposeService } from '../../src/deploy/compose';
 import { readImageConfig, type ImageConfig } from '../../src/deploy/dockerfile';
 import { containerArgv, localProcess, reroute } from '../../src/deploy/local-run';
@@ -18,6 +18,8 @@ import { root } from './charts';
 import { placeOrdersAndCheck, runOnce, waitFor200 } from './fleet';
 
 const COMPOSE = join(root, 'docker-compose.yml');
+const SENTINEL_ENV = join(root, 'deploy/compose/sentinel.env');
+const SENTINEL_CONF = join(root, 'deploy/compose/sentinel.conf');
 // What `docker compose up` sees on a machine with none of the file's variables set.
 const compose = loadCompose(COMPOSE, {});
 const services = compose.services;
@@ -65,7 +67,19 @@ describe('docker-compose.yml', () => {
   it('runs Redis from the official image with AOF (appendfsync always by default) and a healthcheck', () => {
     const redis = services.redis;
     expect(redis.image).toMatch(/^redis:7\.\d+-alpine$/);
-    expect(redis.command).toEqual(['redis-server', '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction']);
+    expect(redis.command).toEqual([
+      'redis-server',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--maxmemory-policy',
+      'noeviction',
+      '--replica-announce-ip',
+      'redis',
+      '--repl-diskless-sync-delay',
+      '0',
+    ]);
     expect(loadCompose(COMPOSE, { REDIS_APPENDFSYNC: 'everysec' }).services.redis.command).toContain('everysec');
     expect(redis.healthcheck?.test).toEqual(['CMD-SHELL', 'redis-cli ping | grep -q PONG']);
     expect(redis.volumes).toEqual(['redis-data:/data']);
@@ -119,6 +133,99 @@ describe('docker-compose.yml', () => {
         'com.datadoghq.tags.version': '0.1.0',
       });
     }
+  });
+});
+
+/** `--env-file`: NAME=value lines, # comments. */
+function readEnvFile(path: string): Record<string, string> {
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+describe('docker-compose.yml, sentinel profile', () => {
+  const sentinelEnv = readEnvFile(SENTINEL_ENV);
+  const profiled = loadCompose(COMPOSE, sentinelEnv).services;
+
+  it('adds a replica of redis and three Sentinels, and points the services at them with REDIS_WAIT_REPLICAS=1', () => {
+    expect(sentinelEnv.COMPOSE_PROFILES).toBe('sentinel');
+    for (const name of ['redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3']) expect(profiled[name].profiles).toEqual(['sentinel']);
+    expect(profiled['redis-replica'].command).toEqual(expect.arrayContaining(['--replicaof', 'redis', '6379', '--appendonly', 'yes']));
+    for (const name of ['order', 'inventory']) {
+      expect(composeEnvironment(profiled[name])).toMatchObject({
+        REDIS_URL: 'redis+sentinel://sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/mymaster',
+        REDIS_WAIT_REPLICAS: '1',
+      });
+      // Without the env file: the single Redis, nothing waited for.
+      expect(composeEnvironment(services[name])).toMatchObject({ REDIS_URL: 'redis://redis:6379', REDIS_WAIT_REPLICAS: '0' });
+    }
+    expect(readFileSync(SENTINEL_CONF, 'utf8')).toMatch(/^sentinel monitor mymaster redis 6379 2$/m);
+  });
+
+  describe('run as local processes: its Redis, Sentinel config and services', () => {
+    let topology: SentinelTopology | undefined;
+    const processes: ServiceProcess[] = [];
+
+    afterAll(async () => {
+      await Promise.all(processes.map((p) => p.stop(5000)));
+      await topology?.stop();
+    });
+
+    it('processes orders exactly once, every write confirmed by the replica', async () => {
+      // The container names become this machine's address; the compose file's own Redis flags apply.
+      const localArgs = (command: string[]) =>
+        command.slice(1).map((arg) => (arg === 'redis' || arg === 'redis-replica' ? '127.0.0.1' : arg));
+      const masterArgs = localArgs(toList(profiled.redis.command)!);
+      const conf = readFileSync(SENTINEL_CONF, 'utf8');
+      topology = await SentinelTopology.start({
+        masterName: 'mymaster',
+        nodeArgs: masterArgs,
+        sentinelConfig: (port, masterPort) =>
+          `${conf.replace(/^port 26379$/m, `port ${port}`).replace(/ redis 6379 /, ` 127.0.0.1 ${masterPort} `)}\nbind 127.0.0.1\n`,
+      });
+      const sentinelPorts = topology.url
+        .replace(/^redis\+sentinel:\/\//, '')
+        .split('/')[0]
+        .split(',');
+      const routes = Object.fromEntries(sentinelPorts.map((hostPort, i) => [`sentinel-${i + 1}:26379`, hostPort]));
+      const urls: Record<string, string[]> = { order: [], inventory: [] };
+      for (const name of ['inventory', 'order']) {
+        const service = profiled[name];
+        const { target, args } = buildOf(service);
+        const image = readImageConfig(join(root, 'Dockerfile'), target, args);
+        const argv = containerArgv(image, toList(service.entrypoint), toList(service.command));
+        for (let i = 0; i < (service.deploy?.replicas ?? 1); i++) {
+          const env: Record<string, string> = { ...image.env, HOSTNAME: `${name}-${i}`, ...composeEnvironment(service) };
+          env.REDIS_URL = reroute(env.REDIS_URL, routes);
+          const port = await freePort();
+          const process = localProcess({ name: `${name}-${i + 1}`, argv, env, workdir: image.workdir, port, root });
+          process.start();
+          processes.push(process);
+          urls[name].push(`http://127.0.0.1:${port}`);
+        }
+      }
+      await Promise.all(processes.map((p) => waitFor200(`${p.url}/health/ready`, p)));
+      const master = await topology.master();
+      const redis = master.client();
+      try {
+        const report = await placeOrdersAndCheck({
+          orderUrls: urls.order,
+          inventoryUrls: urls.inventory,
+          redis,
+          namespace: undefined,
+          processes,
+          orders: 100,
+        });
+        expect(report.reserved + report.rejected).toBe(100);
+        // Every confirmed write reached the replica: it holds the same orders.
+        const replica = topology.nodes.find((n) => n !== master)!.client();
+        expect(await replica.dbsize()).toBe(await redis.dbsize());
+        replica.disconnect();
+      } finally {
+        redis.disconnect();
+      }
+    }, 120_000);
   });
 });
 
