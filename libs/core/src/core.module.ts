@@ -38,7 +38,9 @@ async function closeRedis(redis: Redis): Promise<void> {
     // already closing or unreachable: disconnect below
   }
   // After a clean QUIT the status is 'end'; disconnecting again would leave a 2 s timer behind.
-  if ((redis.status as string) !== 'end') redis.disconnect();
+  // Except behind Sentinel: only disconnect() closes the failover detector's Sentinel connections,
+  // which would otherwise keep the process alive.
+  if ((redis.status as string) !== 'end' || redis.options.sentinels) redis.disconnect();
 }
 
 /**
