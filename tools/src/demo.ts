@@ -3,6 +3,11 @@
  * Runs against the system at `ORDER_URL` (default http://127.0.0.1:3001) if one answers, otherwise
  * starts its own (private Redis, order service, `INVENTORY_REPLICAS` replicas). Exits 1 on a violation.
  *
+ * `npm run demo -- --failover` pauses the Redis master (SIGSTOP) while the orders go in, until the
+ * Sentinels promote its replica, then resumes it: the system must be on a local Sentinel topology
+ * (`REDIS_TOPOLOGY=sentinel npm start`), or the demo starts one itself. Requests answered 503 are
+ * sent again with the same Idempotency-Key, as a client should.
+ *
  * Environment: ORDER_URL, INVENTORY_URL (comma-separated list allowed), REDIS_URL and REDIS_NAMESPACE
  * of that system (otherwise read from the `npm start` record, otherwise checked over HTTP only),
  * DEMO_ORDERS (2000), DEMO_CONCURRENCY (64), DEMO_TIMEOUT_MS (120000), INVENTORY_REPLICAS (3).
@@ -17,9 +22,11 @@ import {
   HttpStateReader,
   mapLimit,
   requestJson,
+  SentinelTopology,
   SystemHarness,
   type InvariantInput,
 } from '@eo/testing';
+import { pauseMasterPastFailover } from './failover';
 import { readLocalSystem } from './local-system';
 
 function intEnv(name: string, fallback: number, min: number): number {
@@ -55,11 +62,14 @@ interface Target {
   inventoryUrl: string;
   /** The system the demo started itself (then logs are checked too). */
   harness?: SystemHarness;
+  /** The Sentinel topology the demo started itself for `--failover`. */
+  topology?: SentinelTopology;
+  redisUrl?: string;
   redis?: Redis;
   keys?: RedisKeys;
 }
 
-async function connectTarget(): Promise<Target> {
+async function connectTarget(failover: boolean): Promise<Target> {
   const local = readLocalSystem();
   const orderUrl = (process.env.ORDER_URL ?? local?.orderUrl ?? 'http://127.0.0.1:3001').replace(/\/$/, '');
   if (await answers(`${orderUrl}/health/ready`)) {
@@ -85,12 +95,57 @@ async function connectTarget(): Promise<Target> {
     }
     const redis = createRedis(redisUrl, { connectionName: 'demo', offlineQueue: true, commandTimeoutMs: 10_000 });
     redis.on('error', () => undefined);
-    return { orderUrl, inventoryUrl, redis, keys: new RedisKeys(process.env.REDIS_NAMESPACE ?? fromStart?.namespace) };
+    return { orderUrl, inventoryUrl, redisUrl, redis, keys: new RedisKeys(process.env.REDIS_NAMESPACE ?? fromStart?.namespace) };
   }
   const replicas = intEnv('INVENTORY_REPLICAS', 3, 1);
+  if (failover) {
+    say(
+      `No system answers at ${orderUrl}: starting one on a Sentinel topology (master, replica, 3 Sentinels), order, ${replicas} inventory replicas…`,
+    );
+    const topology = await SentinelTopology.start();
+    const harness = await SystemHarness.start({
+      redisUrl: topology.url,
+      replicas,
+      env: { DD_ENV: 'demo', LOG_LEVEL: 'info', REDIS_WAIT_REPLICAS: '1' },
+    }).catch(async (error: unknown) => {
+      await topology.stop();
+      throw error;
+    });
+    return {
+      orderUrl: harness.orderUrl,
+      inventoryUrl: harness.inventoryUrl!,
+      harness,
+      topology,
+      redisUrl: topology.url,
+      redis: harness.redis,
+      keys: harness.keys,
+    };
+  }
   say(`No system answers at ${orderUrl}: starting one (private redis-server, order, ${replicas} inventory replicas)…`);
   const harness = await SystemHarness.start({ replicas, env: { DD_ENV: 'demo', LOG_LEVEL: 'info' } });
   return { orderUrl: harness.orderUrl, inventoryUrl: harness.inventoryUrl!, harness, redis: harness.redis, keys: harness.keys };
+}
+
+/** POST /orders, sent again with the same Idempotency-Key while it answers 503 (at most `retryForMs`). */
+async function placeOrder(
+  orderUrl: string,
+  items: OrderItem[],
+  retryForMs: number,
+): Promise<{ status: number; orderId?: string; retries: number }> {
+  const key = randomUUID();
+  const giveUpAt = Date.now() + retryForMs;
+  for (let retries = 0; ; retries++) {
+    const reply = await requestJson<{ orderId?: string }>(`${orderUrl}/orders`, {
+      body: { items },
+      headers: { 'idempotency-key': key },
+    }).catch((error: unknown) => ({ status: 0, body: { error: String(error) } as { orderId?: string } }));
+    if ((reply.status !== 503 && reply.status !== 0) || Date.now() >= giveUpAt) {
+      // 200: a retry found the order its first try created.
+      const accepted = reply.status === 202 || reply.status === 200;
+      return { status: accepted ? 202 : reply.status, orderId: accepted ? reply.body.orderId : undefined, retries };
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** retries, 1000)));
+  }
 }
 
 function pick<T>(list: readonly T[]): T {
@@ -106,10 +161,21 @@ function makeOrder(ample: string[], scarce: string[]): OrderItem[] {
 }
 
 async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const unknown = args.find((arg) => arg !== '--failover');
+  if (unknown !== undefined) throw new Error(`unknown argument ${unknown} (the only one is --failover)`);
+  const failover = args.includes('--failover');
   const total = intEnv('DEMO_ORDERS', 2000, 1);
   const concurrency = intEnv('DEMO_CONCURRENCY', 64, 1);
   const timeoutMs = intEnv('DEMO_TIMEOUT_MS', 120_000, 1000);
-  const target = await connectTarget();
+  const target = await connectTarget(failover);
+  if (failover && !target.redisUrl?.includes('+sentinel://')) {
+    await target.harness?.stop();
+    target.redis?.disconnect();
+    throw new Error(
+      '--failover needs the system on a Sentinel topology: start it with REDIS_TOPOLOGY=sentinel npm start (or stop it and let the demo start one)',
+    );
+  }
   try {
     // A fresh SKU prefix per run: repeated runs against one system never share stock.
     const run = `demo-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
@@ -126,18 +192,26 @@ async function main(): Promise<number> {
 
     const orders = Array.from({ length: total }, () => makeOrder(ample, scarce));
     const placedAt = performance.now();
-    const replies = await mapLimit(orders, concurrency, (items) =>
-      requestJson<{ orderId?: string }>(`${target.orderUrl}/orders`, {
-        body: { items },
-        headers: { 'idempotency-key': randomUUID() },
-      }).catch((error: unknown) => ({ status: 0, body: { error: String(error) } as { orderId?: string } })),
-    );
+    let answered = 0;
+    let failingOver: Promise<unknown> | undefined;
+    const replies = await mapLimit(orders, concurrency, async (items) => {
+      // A third of the way in, the master stops mid-stream.
+      if (failover && failingOver === undefined && answered >= total / 3) {
+        failingOver = pauseMasterPastFailover(target.redisUrl!, say);
+      }
+      const reply = await placeOrder(target.orderUrl, items, failover ? 120_000 : 0);
+      answered++;
+      return reply;
+    });
+    await failingOver;
     const placeMs = performance.now() - placedAt;
-    const accepted = replies.flatMap((r) => (r.status === 202 && typeof r.body.orderId === 'string' ? [r.body.orderId] : []));
+    const accepted = replies.flatMap((r) => (r.status === 202 && typeof r.orderId === 'string' ? [r.orderId] : []));
     const refused = new Map<number, number>();
     for (const r of replies) if (r.status !== 202) refused.set(r.status, (refused.get(r.status) ?? 0) + 1);
+    const retries = replies.reduce((sum, r) => sum + r.retries, 0);
     say(
-      `Placed ${total} orders with ${concurrency} in flight in ${seconds(placeMs)} (${Math.round(total / (placeMs / 1000))}/s): ${accepted.length} accepted`,
+      `Placed ${total} orders with ${concurrency} in flight in ${seconds(placeMs)} (${Math.round(total / (placeMs / 1000))}/s): ${accepted.length} accepted` +
+        (retries ? ` (${retries} retries of a 503 with the same Idempotency-Key)` : ''),
     );
     if (refused.size) say(`  refused: ${[...refused].map(([status, n]) => `${n}× ${status === 0 ? 'network error' : status}`).join(', ')}`);
 
@@ -187,6 +261,7 @@ async function main(): Promise<number> {
   } finally {
     if (target.harness) await target.harness.stop();
     else target.redis?.disconnect();
+    await target.topology?.stop();
   }
 }
 

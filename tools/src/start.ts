@@ -1,14 +1,15 @@
 /**
  * `npm start`: the whole system on this machine. Redis from `REDIS_URL`, or a private
- * `redis-server` (AOF on, data in `.data/redis`); the order service on :3001 and
- * `INVENTORY_REPLICAS` inventory replicas on :3002…, their output prefixed with their names.
- * Ctrl-C stops the services (SIGTERM, drained) and then Redis.
+ * `redis-server` (AOF on, data in `.data/redis`), or with `REDIS_TOPOLOGY=sentinel` a private
+ * master, replica and three Sentinels (fresh data each time; writes confirmed by the replica); the
+ * order service on :3001 and `INVENTORY_REPLICAS` inventory replicas on :3002…, their output
+ * prefixed with their names. Ctrl-C stops the services (SIGTERM, drained) and then Redis.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { ConfigError, createRedis, loadCommonConfig, maskRedisUrl } from '@eo/core';
-import { REDIS_SERVER_BIN, RedisServer, repoRoot, serviceEntry, SystemHarness } from '@eo/testing';
+import { REDIS_SERVER_BIN, RedisServer, repoRoot, SentinelTopology, serviceEntry, SystemHarness } from '@eo/testing';
 import { removeLocalSystem, writeLocalSystem } from './local-system';
 
 const root = repoRoot(__dirname);
@@ -98,7 +99,14 @@ async function main(): Promise<void> {
     }
   }
 
+  const topologyName = process.env.REDIS_TOPOLOGY?.trim() || 'single';
+  if (topologyName !== 'single' && topologyName !== 'sentinel') fail(`REDIS_TOPOLOGY must be single or sentinel, got "${topologyName}"`);
   let redisUrl = process.env.REDIS_URL?.trim() || undefined;
+  if (redisUrl && topologyName === 'sentinel') {
+    fail(
+      'REDIS_TOPOLOGY=sentinel starts its own Redis topology: unset REDIS_URL (or point REDIS_URL at your own Sentinels without REDIS_TOPOLOGY)',
+    );
+  }
   if (redisUrl) {
     const problem = await redisProblem(redisUrl);
     if (problem) fail(`cannot use REDIS_URL=${maskRedisUrl(redisUrl)}: ${problem}`);
@@ -114,6 +122,7 @@ async function main(): Promise<void> {
 
   // From here on children exist (in their own process groups): every exit path must stop them.
   let redisServer: RedisServer | undefined;
+  let topology: SentinelTopology | undefined;
   let system: SystemHarness | undefined;
   let stopping = false;
   let signals = 0;
@@ -133,6 +142,10 @@ async function main(): Promise<void> {
       say('stopping redis-server');
       await redisServer.stop({ keepData: true });
     }
+    if (topology) {
+      say('stopping the Sentinels and their Redis nodes');
+      await topology.stop();
+    }
     removeLocalSystem();
   };
 
@@ -142,6 +155,7 @@ async function main(): Promise<void> {
       say(`${signal} again: killing everything`);
       await Promise.all((system?.processes ?? []).map((p) => p.kill('SIGKILL')));
       await redisServer?.stop({ keepData: true, signal: 'SIGKILL' });
+      await topology?.stop();
       removeLocalSystem();
       process.exit(1);
     }
@@ -168,7 +182,16 @@ async function main(): Promise<void> {
   const prefix = (name: string): string => paint(colours.get(name) ?? 0, name.padEnd(13)) + '| ';
 
   starting = (async () => {
-    if (!redisUrl) {
+    if (!redisUrl && topologyName === 'sentinel') {
+      topology = await SentinelTopology.start({ detached: true });
+      redisUrl = topology.url;
+      const master = await topology.master();
+      const replica = topology.nodes.find((node) => node !== master);
+      say(
+        `started a Sentinel topology: master ${master.url}, replica ${replica?.url ?? '-'}, REDIS_URL=${redisUrl} ` +
+          '(fresh data each start; try npm run demo -- --failover)',
+      );
+    } else if (!redisUrl) {
       const dir = join(root, '.data', 'redis');
       mkdirSync(dir, { recursive: true });
       redisServer = await RedisServer.start({
@@ -190,6 +213,8 @@ async function main(): Promise<void> {
       detached: true,
       signal: startup.signal,
       env: {
+        // Behind Sentinel an order counts once the replica holds it (README "Redis high availability").
+        REDIS_WAIT_REPLICAS: process.env.REDIS_WAIT_REPLICAS ?? (topology ? '1' : undefined),
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
         DD_ENV: process.env.DD_ENV ?? 'local',
         DD_VERSION: process.env.DD_VERSION ?? '0.1.0',

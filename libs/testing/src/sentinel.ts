@@ -30,6 +30,8 @@ export interface SentinelTopologyOptions {
    * own file with its host names replaced by these ports).
    */
   sentinelConfig?: (sentinelPort: number, masterPort: number) => string;
+  /** Run every process in its own process group, as `RedisServerOptions.detached` does for one. */
+  detached?: boolean;
 }
 
 /** One `redis-server --sentinel` process with its own config file (Sentinel rewrites it). */
@@ -40,12 +42,13 @@ class SentinelProcess {
     readonly port: number,
     private readonly dir: string,
     private readonly onOutput?: (line: string) => void,
+    private readonly detached = false,
   ) {}
 
   start(config: string): void {
     const file = join(this.dir, `sentinel-${this.port}.conf`);
     writeFileSync(file, config);
-    const child = spawn(REDIS_SERVER_BIN, [file, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(REDIS_SERVER_BIN, [file, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'], detached: this.detached });
     const forward = (chunk: Buffer): void => {
       for (const line of chunk.toString().split('\n')) if (line) this.onOutput?.(`sentinel:${this.port} ${line}`);
     };
@@ -92,7 +95,13 @@ export class SentinelTopology {
     // A node that rejoins as a replica syncs at once, instead of after Redis's default 5 s wait for
     // more replicas to share the transfer (see the README's high-availability settings).
     const extraArgs = ['--repl-diskless-sync-delay', '0', ...(options.nodeArgs ?? [])];
-    const master = await RedisServer.start({ appendfsync: 'always', extraArgs, onOutput: output && ((l) => output(`redis ${l}`)) });
+    const detached = options.detached;
+    const master = await RedisServer.start({
+      appendfsync: 'always',
+      extraArgs,
+      detached,
+      onOutput: output && ((l) => output(`redis ${l}`)),
+    });
     const nodes = [master];
     const dir = mkdtempSync(join(tmpdir(), 'eo-sentinel-'));
     const topology = new SentinelTopology(nodes, dir, options);
@@ -103,6 +112,7 @@ export class SentinelTopology {
             appendfsync: 'always',
             replicaOf: master.port,
             extraArgs,
+            detached,
             onOutput: output && ((l) => output(`redis ${l}`)),
           }),
         );
@@ -110,7 +120,7 @@ export class SentinelTopology {
       await topology.waitForReplicas(master, nodes.length - 1);
       const count = options.sentinels ?? 3;
       for (let i = 0; i < count; i++) {
-        const sentinel = new SentinelProcess(await freePort(), dir, output);
+        const sentinel = new SentinelProcess(await freePort(), dir, output, options.detached);
         topology.sentinelProcesses.push(sentinel);
         sentinel.start(
           options.sentinelConfig?.(sentinel.port, master.port) ??
