@@ -166,6 +166,7 @@ export class OrdersService {
       return await call();
     } catch (err) {
       if (err instanceof NotAcknowledgedError) {
+        this.metrics.increment(Metric.Unacknowledged, { stage: operation });
         this.logger.warn(
           { event: LogEvent.OrderUnacknowledged, operation, acknowledged: err.acknowledged, required: err.required },
           `redis ${operation} not confirmed by enough replicas; answering 503`,

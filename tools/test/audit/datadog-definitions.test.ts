@@ -85,6 +85,7 @@ describe('the Datadog dashboard and monitors', () => {
       'duplicate-processing.json',
       'failed-orders.json',
       'lease-lost-rate.json',
+      'unconfirmed-writes.json',
     ]);
     for (const { name, monitor } of monitors) {
       const parsed = v1.ObjectSerializer.deserialize(monitor, 'Monitor', '') as v1.Monitor;
