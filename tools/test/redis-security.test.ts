@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -121,6 +121,10 @@ describe('Redis over TLS, as an ACL user that may run only what the services nee
       await order.stop();
     }
   }, 30_000);
+
+  it('is the ACL line the README documents', () => {
+    expect(readFileSync(join(root, 'README.md'), 'utf8')).toContain(`ACL SETUSER eo on >PASSWORD ${serviceAclRules().join(' ')}\n`);
+  });
 
   it('npm start names the refusal (WRONGPASS) instead of a timeout, without the password', async () => {
     const run = promisify(execFile)(process.execPath, [join(root, 'tools/dist/start.js')], {

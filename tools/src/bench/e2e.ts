@@ -12,7 +12,10 @@
  * median: on a shared 2-core machine one run moves by ±10 %, and a ratio of two runs twice that.
  *
  *   npm run bench -- [--replicas 3 | --sweep 1,3,6] [--repeat 1] [--seconds 15] [--connections 64]
- *                    [--tracing on|off] [--publish | --out DIR] [--cpu-prof DIR]
+ *                    [--tracing on|off] [--wait-replicas 0] [--publish | --out DIR] [--cpu-prof DIR]
+ *
+ * `--wait-replicas N` gives the Redis N replicas and runs the services with REDIS_WAIT_REPLICAS=N:
+ * what confirming every accept, commit and stock write on a replica costs.
  *
  * Everything runs on 127.0.0.1 against Redis servers this process starts; the one on 6379 is never
  * touched. Results: JSON + SVG chart in .cache/bench/ (docs/bench/ with --publish).
@@ -42,20 +45,31 @@ interface Options {
   seconds: number;
   connections: number;
   tracing: boolean;
+  /** Replicas of the bench's Redis, and REDIS_WAIT_REPLICAS of the services. */
+  waitReplicas: number;
   outDir: string;
   publish: boolean;
   /** Write a V8 CPU profile of every service process into this directory. */
   cpuProfDir?: string;
 }
 
-const USAGE = `usage: npm run bench -- [--replicas N | --sweep 1,3,6] [--repeat 1] [--seconds 15] [--connections 64] [--tracing on|off] [--publish | --out DIR] [--cpu-prof DIR]`;
+const USAGE = `usage: npm run bench -- [--replicas N | --sweep 1,3,6] [--repeat 1] [--seconds 15] [--connections 64] [--tracing on|off] [--wait-replicas 0] [--publish | --out DIR] [--cpu-prof DIR]`;
 
 /** A bad command line: printed without a stack trace. */
 class UsageError extends Error {}
 
 function parseOptions(argv: string[]): Options {
   const root = repoRoot();
-  const options: Options = { replicas: [3], repeat: 1, seconds: 15, connections: 64, tracing: true, outDir: '', publish: false };
+  const options: Options = {
+    replicas: [3],
+    repeat: 1,
+    seconds: 15,
+    connections: 64,
+    tracing: true,
+    waitReplicas: 0,
+    outDir: '',
+    publish: false,
+  };
   let out: string | undefined;
   const positiveInt = (name: string, raw: string | undefined, max: number): number => {
     const value = Number(raw);
@@ -86,6 +100,13 @@ function parseOptions(argv: string[]): Options {
         const v = value();
         if (v !== 'on' && v !== 'off') throw new UsageError(`--tracing must be on or off, got "${v}"`);
         options.tracing = v === 'on';
+        break;
+      }
+      case '--wait-replicas': {
+        const raw = value();
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < 0 || n > 4) throw new UsageError(`--wait-replicas must be an integer from 0 to 4, got "${raw}"`);
+        options.waitReplicas = n;
         break;
       }
       case '--out':
@@ -594,6 +615,7 @@ async function runOnce(replicas: number, roundNo: number, options: Options): Pro
   say(`\n=== ${replicas} inventory replica${replicas === 1 ? '' : 's'}${ofRounds} ===`);
   const server = await RedisServer.start({ appendfsync: 'everysec', detached: true });
   active.servers.add(server);
+  const replicaServers: RedisServer[] = [];
   let harness: SystemHarness | undefined;
   let sampler: NodeJS.Timeout | undefined;
   let agentSink: Server | undefined;
@@ -605,6 +627,16 @@ async function runOnce(replicas: number, roundNo: number, options: Options): Pro
     checkInterrupted();
 
     const env: Record<string, string | undefined> = { LOG_LEVEL: 'info', DD_ENV: 'bench' };
+    if (options.waitReplicas > 0) {
+      for (let i = 0; i < options.waitReplicas; i++) {
+        const replica = await RedisServer.start({ appendfsync: 'everysec', detached: true, replicaOf: server.port });
+        active.servers.add(replica);
+        replicaServers.push(replica);
+      }
+      await waitForReplicasOnline(server, options.waitReplicas);
+      env.REDIS_WAIT_REPLICAS = String(options.waitReplicas);
+      say(`${options.waitReplicas} replica(s) online; services run with REDIS_WAIT_REPLICAS=${options.waitReplicas}`);
+    }
     if (!options.tracing) env.DD_TRACE_ENABLED = 'false';
     else {
       // A stand-in agent that takes and discards the payloads, as a real agent would take them:
@@ -833,12 +865,29 @@ async function runOnce(replicas: number, roundNo: number, options: Options): Pro
       await harness.stop(10_000);
       active.harnesses.delete(harness);
     }
+    for (const replica of replicaServers) {
+      await replica.stop();
+      active.servers.delete(replica);
+    }
     await server.stop();
     active.servers.delete(server);
     if (agentSink) {
       agentSink.close();
       active.sinks.delete(agentSink);
     }
+  }
+}
+
+async function waitForReplicasOnline(server: RedisServer, count: number): Promise<void> {
+  const client = server.client();
+  try {
+    const deadline = Date.now() + 30_000;
+    while ([...(await client.info('replication')).matchAll(/^slave\d+:.*state=online/gm)].length < count) {
+      if (Date.now() > deadline) throw new Error(`${count} replica(s) not online within 30 s`);
+      await delay(100);
+    }
+  } finally {
+    client.disconnect();
   }
 }
 
@@ -1310,7 +1359,7 @@ async function main(): Promise<void> {
   };
   say(
     `End-to-end benchmark: replicas ${options.replicas.join(', ')}; ${options.seconds} s per phase; ${options.connections} connections; ` +
-      `tracing ${options.tracing ? 'on' : 'off'}; ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, Redis ${machine.redis}`,
+      `tracing ${options.tracing ? 'on' : 'off'}; REDIS_WAIT_REPLICAS=${options.waitReplicas}; ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, Redis ${machine.redis}`,
   );
   say('Orders: 2 items over 8 ample SKUs, a fresh Idempotency-Key each. Shared noisy machine: compare ratios within one run.');
 

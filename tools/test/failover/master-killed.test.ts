@@ -1,10 +1,10 @@
 import { delay, flow } from '../faults/support';
-import { expectSurvived, type FailoverRig, startFailoverRig } from './support';
+import { expectSurvived, type FailoverRig, REDIS_REPLICAS, startFailoverRig } from './support';
 
 let rig: FailoverRig;
 
 beforeAll(async () => {
-  rig = await startFailoverRig();
+  rig = await startFailoverRig({ redisReplicas: REDIS_REPLICAS });
 }, 90_000);
 afterAll(() => rig?.stop());
 

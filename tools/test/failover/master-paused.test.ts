@@ -1,10 +1,10 @@
 import { delay, flow } from '../faults/support';
-import { expectSurvived, type FailoverRig, startFailoverRig } from './support';
+import { expectSurvived, type FailoverRig, REDIS_REPLICAS, startFailoverRig } from './support';
 
 let rig: FailoverRig;
 
 beforeAll(async () => {
-  rig = await startFailoverRig();
+  rig = await startFailoverRig({ redisReplicas: REDIS_REPLICAS });
 }, 90_000);
 afterAll(() => rig?.stop());
 
@@ -19,7 +19,7 @@ describe('Sentinel: the master is paused (SIGSTOP) past the promotion of its rep
     const promoted = await topology.waitForNewMaster(old);
     // The zombie comes back believing it is master until Sentinel demotes it.
     old.resume();
-    await topology.waitForReplicas(promoted, 1, 60_000);
+    await topology.waitForReplicas(promoted, topology.nodes.length - 1, 60_000);
     const result = await orders.done;
     expect(await topology.role(old)).toBe('slave');
     await expectSurvived(rig, result, 'master SIGSTOP past promotion, then SIGCONT', faultAt);

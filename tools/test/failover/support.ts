@@ -7,17 +7,28 @@ export const WAIT_ENV = { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '500'
 /** A {@link FaultRig} whose Redis is a Sentinel topology (one master, one replica, three Sentinels). */
 export interface FailoverRig extends FaultRig {
   topology: SentinelTopology;
+  /** REDIS_WAIT_REPLICAS of the services. */
+  waitReplicas: string;
 }
 
+/**
+ * The topology's replicas and `REDIS_WAIT_REPLICAS`: 1 and 1 as the tests assert. For measurements,
+ * `FAILOVER_REDIS_REPLICAS` (and `FAILOVER_WAIT_REPLICAS`, default the same) change them (README
+ * "Redis high availability").
+ */
+export const REDIS_REPLICAS = Number(process.env.FAILOVER_REDIS_REPLICAS ?? 1);
+const WAIT_REPLICAS = process.env.FAILOVER_WAIT_REPLICAS ?? String(REDIS_REPLICAS);
+
 /** Starts the topology and a system on it (`REDIS_URL=redis+sentinel://…`, {@link WAIT_ENV}). */
-export async function startFailoverRig(): Promise<FailoverRig> {
-  const topology = await SentinelTopology.start();
+export async function startFailoverRig(options: { redisReplicas?: number } = {}): Promise<FailoverRig> {
+  const topology = await SentinelTopology.start({ replicas: options.redisReplicas ?? 1 });
+  const waitReplicas = options.redisReplicas === undefined ? WAIT_ENV.REDIS_WAIT_REPLICAS : WAIT_REPLICAS;
   let system: SystemHarness;
   try {
     system = await SystemHarness.start({
       redisUrl: topology.url,
       replicas: 3,
-      env: WAIT_ENV,
+      env: { ...WAIT_ENV, REDIS_WAIT_REPLICAS: waitReplicas },
       orderEnv: { RECOVERY_GRACE_MS: '500' },
       inventoryEnv: FAULT_ENV,
     });
@@ -30,9 +41,10 @@ export async function startFailoverRig(): Promise<FailoverRig> {
   const initialStock = { [skus.scarce]: 40, [skus.ample]: 1_000_000 };
   for (const [sku, n] of Object.entries(initialStock)) await system.seedStock(sku, n);
   // The seeded stock must survive the failover like everything after it.
-  await system.redis.wait(1, 5000);
+  await system.redis.wait(topology.nodes.length - 1, 5000);
   return {
     topology,
+    waitReplicas,
     system,
     faults: new FaultInjector(system),
     server: topology.nodes[0],
@@ -84,7 +96,7 @@ export async function expectSurvived(rig: FailoverRig, result: FlowResult, fault
     .map(([status, n]) => `${n}×${status}`)
     .join(', ');
   console.log(
-    `${fault}: availability gap ${gap} ms (longest stretch after the fault without a 2xx); ${result.accepted.length} accepted, ` +
+    `${fault} (${rig.topology.nodes.length - 1} replica(s), REDIS_WAIT_REPLICAS=${rig.waitReplicas}): availability gap ${gap} ms (longest stretch after the fault without a 2xx); ${result.accepted.length} accepted, ` +
       `${refused || 'none refused'}, ${result.networkErrors} network errors; ${report.reserved} reserved, ${report.rejected} rejected`,
   );
   return report;

@@ -1,10 +1,10 @@
 import { delay, FAULT_ENV, flow } from '../faults/support';
-import { expectSurvived, type FailoverRig, startFailoverRig } from './support';
+import { expectSurvived, type FailoverRig, REDIS_REPLICAS, startFailoverRig } from './support';
 
 let rig: FailoverRig;
 
 beforeAll(async () => {
-  rig = await startFailoverRig();
+  rig = await startFailoverRig({ redisReplicas: REDIS_REPLICAS });
 }, 90_000);
 afterAll(() => rig?.stop());
 
@@ -17,7 +17,7 @@ describe('Sentinel: a planned switchover (SENTINEL FAILOVER) while orders flow',
     const faultAt = Date.now();
     await topology.failover();
     const promoted = await topology.waitForNewMaster(old);
-    await topology.waitForReplicas(promoted, 1, 60_000);
+    await topology.waitForReplicas(promoted, topology.nodes.length - 1, 60_000);
     const result = await orders.done;
     await expectSurvived(rig, result, 'SENTINEL FAILOVER', faultAt);
   }, 180_000);
