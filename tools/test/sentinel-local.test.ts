@@ -1,21 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { delay, freePort, repoRoot } from '@eo/testing';
+import { acceptsTcp, delay, freePort, repoRoot } from '@eo/testing';
 
 const root = repoRoot();
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 describe('REDIS_TOPOLOGY=sentinel npm start, then npm run demo -- --failover against it', () => {
   let start: ChildProcess | undefined;
@@ -64,6 +52,6 @@ describe('REDIS_TOPOLOGY=sentinel npm start, then npm run demo -- --failover aga
     const code = await new Promise<number | null>((resolve) => start!.once('exit', (c) => resolve(c)));
     expect(code).toBe(0);
     expect(output).toContain('stopping the Sentinels and their Redis nodes');
-    for (const port of [masterPort, replicaPort, orderPort, inventoryPort]) expect(await listening(Number(port))).toBe(false);
+    for (const port of [masterPort, replicaPort, orderPort, inventoryPort]) expect(await acceptsTcp(Number(port))).toBe(false);
   }, 200_000);
 });

@@ -31,7 +31,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function acceptsTcp(port: number): Promise<boolean> {
+/** True when something accepts a TCP connection on 127.0.0.1:`port` now. */
+export function acceptsTcp(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.once('connect', () => {

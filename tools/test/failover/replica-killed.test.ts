@@ -31,5 +31,12 @@ describe('Sentinel: the only replica is killed while REDIS_WAIT_REPLICAS=1', () 
     expect(result.refusedByStatus[503]).toBeGreaterThan(0);
     expect(await topology.master()).toBe(master);
     await expectSurvived(rig, result, 'replica kill -9 with REDIS_WAIT_REPLICAS=1', faultAt);
+    // Commits made while the replica was away were re-run until confirmed, each logged once.
+    const unconfirmed = system.events('order.unacknowledged').filter((line) => line.stage === 'commit');
+    expect(unconfirmed.length).toBeGreaterThan(0);
+    const processed = system.events('order.processed');
+    for (const orderId of new Set(unconfirmed.map((line) => line.orderId))) {
+      expect(processed.filter((line) => line.orderId === orderId).length).toBeLessThanOrEqual(1);
+    }
   }, 180_000);
 });

@@ -1,5 +1,5 @@
 import { availabilityGap, delay, type FlowResult, type InvariantReport, SentinelTopology, SystemHarness, FaultInjector } from '@eo/testing';
-import { expectInvariants, FAULT_ENV, type FaultRig } from '../faults/support';
+import { expectInvariants, FAULT_ENV, type FaultRig, seedOrderMix } from '../faults/support';
 
 /** Every confirmed write needs one replica, within half a second. */
 export const WAIT_ENV = { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '500' } as const;
@@ -36,10 +36,7 @@ export async function startFailoverRig(options: { redisReplicas?: number } = {})
     await topology.stop();
     throw error;
   }
-  const prefix = SystemHarness.uniqueId('fo');
-  const skus = { scarce: `${prefix}-SCARCE`, ample: `${prefix}-AMPLE` };
-  const initialStock = { [skus.scarce]: 40, [skus.ample]: 1_000_000 };
-  for (const [sku, n] of Object.entries(initialStock)) await system.seedStock(sku, n);
+  const mix = await seedOrderMix(system, 'fo');
   // The seeded stock must survive the failover like everything after it.
   await system.redis.wait(topology.nodes.length - 1, 5000);
   return {
@@ -48,15 +45,7 @@ export async function startFailoverRig(options: { redisReplicas?: number } = {})
     system,
     faults: new FaultInjector(system),
     server: topology.nodes[0],
-    skus,
-    initialStock,
-    items: (i) =>
-      i % 3 === 0
-        ? [
-            { sku: skus.scarce, quantity: 1 + (i % 2) },
-            { sku: skus.ample, quantity: 1 },
-          ]
-        : [{ sku: skus.ample, quantity: 2 }],
+    ...mix,
     stop: async () => {
       await system.stop();
       await topology.stop();

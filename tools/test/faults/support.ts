@@ -35,23 +35,16 @@ export interface FaultRig {
   stop(): Promise<void>;
 }
 
-/** Starts the rig; `inventoryEnv` adds to {@link FAULT_ENV}. */
-export async function startRig(options: { replicas?: number; inventoryEnv?: Record<string, string> } = {}): Promise<FaultRig> {
-  const server = await RedisServer.start({ appendfsync: 'always' });
-  const system = await SystemHarness.start({
-    redisServer: server,
-    replicas: options.replicas ?? 3,
-    orderEnv: { RECOVERY_GRACE_MS: '500' },
-    inventoryEnv: { ...FAULT_ENV, ...options.inventoryEnv },
-  });
-  const prefix = SystemHarness.uniqueId('f');
+/**
+ * Seeds a scarce SKU (40) and an ample one under a fresh prefix, and returns them with the items of
+ * the i-th order of a flow: mostly the ample SKU, every third also the scarce one.
+ */
+export async function seedOrderMix(system: SystemHarness, prefixBase: string): Promise<Pick<FaultRig, 'skus' | 'initialStock' | 'items'>> {
+  const prefix = SystemHarness.uniqueId(prefixBase);
   const skus = { scarce: `${prefix}-SCARCE`, ample: `${prefix}-AMPLE` };
   const initialStock = { [skus.scarce]: 40, [skus.ample]: 1_000_000 };
   for (const [sku, n] of Object.entries(initialStock)) await system.seedStock(sku, n);
   return {
-    system,
-    faults: new FaultInjector(system),
-    server,
     skus,
     initialStock,
     items: (i) =>
@@ -61,6 +54,23 @@ export async function startRig(options: { replicas?: number; inventoryEnv?: Reco
             { sku: skus.ample, quantity: 1 },
           ]
         : [{ sku: skus.ample, quantity: 2 }],
+  };
+}
+
+/** Starts the rig; `inventoryEnv` adds to {@link FAULT_ENV}. */
+export async function startRig(options: { replicas?: number; inventoryEnv?: Record<string, string> } = {}): Promise<FaultRig> {
+  const server = await RedisServer.start({ appendfsync: 'always' });
+  const system = await SystemHarness.start({
+    redisServer: server,
+    replicas: options.replicas ?? 3,
+    orderEnv: { RECOVERY_GRACE_MS: '500' },
+    inventoryEnv: { ...FAULT_ENV, ...options.inventoryEnv },
+  });
+  return {
+    system,
+    faults: new FaultInjector(system),
+    server,
+    ...(await seedOrderMix(system, 'f')),
     stop: async () => {
       await system.stop();
       await server.stop();
