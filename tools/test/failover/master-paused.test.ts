@@ -1,5 +1,5 @@
 import { delay, flow } from '../faults/support';
-import { expectSurvived, type FailoverRig, REDIS_REPLICAS, startFailoverRig } from './support';
+import { expectSurvived, type FailoverRig, REDIS_REPLICAS, startFailoverRig, waitForStatus } from './support';
 
 let rig: FailoverRig;
 
@@ -16,6 +16,9 @@ describe('Sentinel: the master is paused (SIGSTOP) past the promotion of its rep
     const old = await topology.master();
     const faultAt = Date.now();
     old.pause();
+    // Not ready while no writable master answers (the paused one answers nothing).
+    const notReady = await waitForStatus(`${rig.system.orderUrl}/health/ready`, 503, 10_000);
+    expect(notReady).toBe(503);
     const promoted = await topology.waitForNewMaster(old);
     // The zombie comes back believing it is master until Sentinel demotes it.
     old.resume();

@@ -53,6 +53,19 @@ export async function startFailoverRig(options: { redisReplicas?: number } = {})
   };
 }
 
+/** Polls `url` until it answers `status` (or `timeoutMs` passes); resolves with the last status. */
+export async function waitForStatus(url: string, status: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = await fetch(url, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (last === status || Date.now() > deadline) return last;
+    await delay(200);
+  }
+}
+
 /** Waits until every service answers `/health/ready` with 200 (none was restarted). */
 export async function waitUntilAllReady(system: SystemHarness, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
