@@ -13,9 +13,11 @@ ARGV[4]  createdAt (ISO-8601)
 ARGV[5]  recovery grace in ms (the order is due for the sweep at now + grace)
 ARGV[6]  channel (order_updates, namespaced)
 ARGV[7]  envelope JSON
-ARGV[8]  idempotency TTL in seconds
+ARGV[8]  idempotency key TTL in ms (IDEMPOTENCY_TTL_SECONDS, at most ORDER_RETENTION_MS: a key
+         never outlives its order, which lives at least that long after it turns terminal)
 ARGV[9]  trace propagation headers as JSON ("" when tracing is off), kept so that a recovery by the
          sweep joins the order's trace like a Pub/Sub delivery does
+ARGV[10] order key prefix ("order:" or "<namespace>:order:"), to see whether KEYS[3]'s order exists
 
 A replay writes the value it found back unchanged: a write of this connection's own, after the
 original one in the replication stream, so a WAIT that follows covers the order it answers with
@@ -24,10 +26,17 @@ original one in the replication stream, so a WAIT that follows covers the order 
 Returns {code, orderId, bodyHash}:
   {"created", orderId}                  stored and published
   {"idempotent", existingId}           KEYS[3] already names an order; the caller compares bodies
+                                       (a key naming an order that has expired is dropped, and a new
+                                       order is created)
   {"exists", orderId, storedBodyHash}  an order with this id exists; the caller compares bodies
 ]]
 if #KEYS == 3 then
   local existing = redis.call('GET', KEYS[3])
+  if existing and redis.call('EXISTS', ARGV[10] .. existing) == 0 then
+    -- Its order expired first (ORDER_RETENTION_MS shorter where the key was written): a new order.
+    redis.call('DEL', KEYS[3])
+    existing = nil
+  end
   if existing then
     redis.call('SET', KEYS[3], existing, 'KEEPTTL')
     return {'idempotent', existing}
@@ -55,7 +64,7 @@ if ARGV[9] ~= '' then
 end
 redis.call('ZADD', KEYS[2], nowMs + tonumber(ARGV[5]), ARGV[1])
 if #KEYS == 3 then
-  redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[8])
+  redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[8])
 end
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return {'created', ARGV[1]}

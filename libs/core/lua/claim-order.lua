@@ -14,6 +14,7 @@ ARGV[4]  max attempts
 ARGV[5]  replica name
 ARGV[6]  now (ISO-8601, for updatedAt/processedAt)
 ARGV[7]  status channel (order_status, namespaced)
+ARGV[8]  retention in ms: an order FAILED here expires this long after (ORDER_RETENTION_MS)
 
 Returns:
   {"not_found"}                       no such order (forged or foreign message)
@@ -53,6 +54,7 @@ if attempts >= tonumber(ARGV[4]) then
     'processedAt', ARGV[6],
     'updatedAt', ARGV[6],
     'commitToken', ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], ARGV[8])
   redis.call('ZREM', KEYS[3], ARGV[3])
   redis.call('ZADD', KEYS[4], nowMs, ARGV[3])
   redis.call('DEL', KEYS[1])

@@ -3,8 +3,8 @@ commit-order: the fence. Applies an order's effect on stock exactly once.
 
 Only when lock:<orderId> still holds our token AND the order is PENDING: check every item's stock
 (items are read from the order hash, never from a message), reserve all of them or none, set the
-terminal status, record who applied it and with which token, drop the order from the backlog and
-delete the lock. Otherwise nothing changes. Because the check and the effect are one script, an
+terminal status, record who applied it and with which token, start the order's retention TTL, drop
+the order from the backlog and delete the lock. Otherwise nothing changes. Because the check and the effect are one script, an
 attempt that paused past its TTL, or a duplicate delivery after release, can never apply twice.
 
 KEYS[1]     order:<orderId>
@@ -18,6 +18,7 @@ ARGV[3]  now (ISO-8601)
 ARGV[4]  stock key prefix ("stock:" or "<namespace>:stock:"), to check KEYS[4..n] against the items
 ARGV[5]  status channel (order_status, namespaced)
 ARGV[6]  orderId
+ARGV[7]  retention in ms: the terminal order expires this long after the commit (ORDER_RETENTION_MS)
 
 Returns:
   {"reserved", attempts}               stock reserved, status RESERVED
@@ -89,6 +90,7 @@ redis.call('HSET', KEYS[1],
   'processedAt', ARGV[3],
   'updatedAt', ARGV[3],
   'commitToken', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('ZREM', KEYS[3], ARGV[6])
 redis.call('DEL', KEYS[2])
 redis.call('PUBLISH', ARGV[5], ARGV[6])

@@ -15,6 +15,7 @@ ARGV[5]  now (ISO-8601)
 ARGV[6]  error description (stored as lastError / reason)
 ARGV[7]  replica name
 ARGV[8]  status channel (order_status, namespaced)
+ARGV[9]  retention in ms: a FAILED order expires this long after it failed (ORDER_RETENTION_MS)
 
 Run again with the token that failed the order (its reply was lost, or not confirmed by enough
 replicas), it answers "failed" again and changes nothing.
@@ -51,6 +52,7 @@ if attempts >= tonumber(ARGV[3]) then
     'processedAt', ARGV[5],
     'updatedAt', ARGV[5],
     'commitToken', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[9])
   redis.call('ZREM', KEYS[3], ARGV[2])
   redis.call('ZADD', KEYS[4], nowMs, ARGV[2])
   redis.call('PUBLISH', ARGV[8], ARGV[2])

@@ -138,7 +138,8 @@ export class CoreModule implements OnApplicationShutdown {
         {
           provide: OrderScripts,
           inject: [COMMANDS, WRITES, RedisKeys],
-          useFactory: (redis: Redis, writes: Redis, keys: RedisKeys) => new OrderScripts(redis, keys, { writes, ...durability }),
+          useFactory: (redis: Redis, writes: Redis, keys: RedisKeys) =>
+            new OrderScripts(redis, keys, { durability: { writes, ...durability }, retentionMs: config.orderRetentionMs }),
         },
         RedisHealthIndicator,
         RedisReadiness,

@@ -319,3 +319,93 @@ describe('the per-order calls of one event-loop turn', () => {
     }
   });
 });
+
+describe('retention (ORDER_RETENTION_MS)', () => {
+  const RETENTION_MS = 60_000;
+  let kept: OrderScripts;
+  beforeAll(() => {
+    kept = new OrderScripts(redis, keys, { retentionMs: RETENTION_MS });
+  });
+
+  async function accepted(idempotencyKey?: string): Promise<string> {
+    const orderId = `ret-${++seq}`;
+    const result = await kept.accept({
+      orderId,
+      items: [{ sku: 'RET', quantity: 1 }],
+      bodyHash: 'h',
+      createdAt: NOW,
+      envelope: '{}',
+      recoveryGraceMs: 60_000,
+      idempotencyKey,
+      idempotencyTtlSeconds: 86_400,
+    });
+    expect(result).toEqual({ code: 'created', orderId });
+    return orderId;
+  }
+
+  it('never expires a PENDING order, and starts the TTL when the commit makes it terminal', async () => {
+    await seedStock('RET', 1);
+    const orderId = await accepted();
+    expect(await redis.pttl(keys.order(orderId))).toBe(-1);
+    const attempt = attemptOf(orderId);
+    const claim = await kept.claim(attempt, 10_000, 3, NOW);
+    if (claim.code !== 'claimed') throw new Error(claim.code);
+    expect(await redis.pttl(keys.order(orderId))).toBe(-1);
+    expect((await kept.commit(attempt, claim.items, NOW)).code).toBe('reserved');
+    const ttl = await redis.pttl(keys.order(orderId));
+    expect(ttl).toBeGreaterThan(RETENTION_MS - 5000);
+    expect(ttl).toBeLessThanOrEqual(RETENTION_MS);
+    // A rejected order too (the stock is gone now).
+    const second = await accepted();
+    const other = attemptOf(second);
+    const again = await kept.claim(other, 10_000, 3, NOW);
+    if (again.code !== 'claimed') throw new Error(again.code);
+    expect((await kept.commit(other, again.items, NOW)).code).toBe('rejected');
+    expect(await redis.pttl(keys.order(second))).toBeGreaterThan(0);
+  });
+
+  it('gives a FAILED order the TTL, whether its work failed or its attempts ran out', async () => {
+    const failed = await accepted();
+    const attempt = attemptOf(failed);
+    await kept.claim(attempt, 10_000, 1, NOW);
+    expect(await kept.fail(attempt, 1, 10, NOW, 'boom')).toEqual({ code: 'failed', attempts: 1 });
+    expect(await redis.pttl(keys.order(failed))).toBeGreaterThan(0);
+
+    const exhausted = await accepted();
+    await kept.claim(attemptOf(exhausted), 10_000, 1, NOW);
+    await redis.del(keys.lock(exhausted)); // the claimant crashed and its lock expired
+    expect(await kept.claim(attemptOf(exhausted), 10_000, 1, NOW)).toEqual({ code: 'exhausted', attempts: 1 });
+    expect(await redis.pttl(keys.order(exhausted))).toBeGreaterThan(0);
+  });
+
+  it('never lets an idempotency key outlive its order: its TTL is at most the retention', async () => {
+    const orderId = await accepted('ret-key-1');
+    expect(await redis.get(keys.idempotency('ret-key-1'))).toBe(orderId);
+    const ttl = await redis.pttl(keys.idempotency('ret-key-1'));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(RETENTION_MS);
+  });
+
+  it('treats a key whose order has expired as unused: the replay creates a new order', async () => {
+    const first = await accepted('ret-key-2');
+    await redis.del(keys.order(first)); // expired (a service with a shorter retention wrote the key)
+    const second = await accepted('ret-key-2');
+    expect(second).not.toBe(first);
+    expect(await redis.get(keys.idempotency('ret-key-2'))).toBe(second);
+  });
+
+  it('drops orders:dead entries once their orders have expired', async () => {
+    const short = new OrderScripts(redis, keys, { retentionMs: 1000 });
+    const orderId = await accepted();
+    const attempt = attemptOf(orderId);
+    await short.claim(attempt, 10_000, 1, NOW);
+    expect((await short.fail(attempt, 1, 10, NOW, 'boom')).code).toBe('failed');
+    expect(await redis.zscore(keys.dead, orderId)).not.toBeNull();
+    await short.due(10);
+    expect(await redis.zscore(keys.dead, orderId)).not.toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await short.due(10);
+    expect(await redis.zscore(keys.dead, orderId)).toBeNull();
+    expect(await redis.exists(keys.order(orderId))).toBe(0);
+  });
+});

@@ -114,7 +114,7 @@ describe('ReplicationAcks (WAIT after the write, on the same connection)', () =>
       const first = new OrderScripts(other, keys);
       // A connection that has written nothing yet, like another order service's.
       const fresh = master.client();
-      const confirmed = new OrderScripts(fresh, keys, { writes: fresh, replicas: 1, timeoutMs: TIMEOUT_MS });
+      const confirmed = new OrderScripts(fresh, keys, { durability: { writes: fresh, replicas: 1, timeoutMs: TIMEOUT_MS } });
       const input = {
         orderId: 'replayed-1',
         items: [{ sku: 'A', quantity: 1 }],

@@ -36,6 +36,13 @@ const stringMap: Schema = { type: 'object', additionalProperties: { type: 'strin
  * inventory/src/config.ts), so a bad value fails `helm install` instead of crash-looping the pods.
  * A deploy test checks these bounds against the loaders.
  */
+/** Both services read it: the order service caps Idempotency-Key lifetimes by it, inventory's commits start it. */
+const RETENTION = {
+  minimum: 1000,
+  maximum: 31_536_000_000,
+  description: 'how long an order is kept once terminal (same value for both services)',
+};
+
 export const SERVICE_CONFIG: Record<ChartService, Record<string, { minimum: number; maximum: number; description: string }>> = {
   order: {
     RECOVERY_GRACE_MS: {
@@ -44,6 +51,7 @@ export const SERVICE_CONFIG: Record<ChartService, Record<string, { minimum: numb
       description: 'after acceptance, when an order becomes due for the recovery sweep',
     },
     IDEMPOTENCY_TTL_SECONDS: { minimum: 60, maximum: 2_592_000, description: 'lifetime of an Idempotency-Key record' },
+    ORDER_RETENTION_MS: RETENTION,
   },
   inventory: {
     LOCK_TTL_MS: { minimum: 100, maximum: 3_600_000, description: 'processing lock TTL, renewed every TTL/3 while work runs' },
@@ -54,6 +62,7 @@ export const SERVICE_CONFIG: Record<ChartService, Record<string, { minimum: numb
     RETRY_MAX_MS: { minimum: 1, maximum: 86_400_000, description: 'backoff cap (at least RETRY_BASE_MS)' },
     INVENTORY_WORK_DELAY_MS: { minimum: 0, maximum: 3_600_000, description: 'simulated downstream call between claim and commit' },
     SHUTDOWN_TIMEOUT_MS: { minimum: 0, maximum: 3_600_000, description: 'how long SIGTERM waits for in-flight work' },
+    ORDER_RETENTION_MS: RETENTION,
   },
 };
 

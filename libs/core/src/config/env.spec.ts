@@ -45,7 +45,7 @@ describe('loadCommonConfig', () => {
   });
 
   it('asks for no replica confirmations by default, and reads REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT_MS', () => {
-    expect(load({})).toMatchObject({ redisWaitReplicas: 0, redisWaitTimeoutMs: 1000, redisTls: undefined });
+    expect(load({})).toMatchObject({ redisWaitReplicas: 0, redisWaitTimeoutMs: 1000, redisTls: undefined, orderRetentionMs: 604_800_000 });
     expect(load({ REDIS_WAIT_REPLICAS: '2', REDIS_WAIT_TIMEOUT_MS: '250' })).toMatchObject({
       redisWaitReplicas: 2,
       redisWaitTimeoutMs: 250,
@@ -53,6 +53,7 @@ describe('loadCommonConfig', () => {
   });
 
   it.each([
+    [{ ORDER_RETENTION_MS: '999' }, 'ORDER_RETENTION_MS'],
     [{ REDIS_WAIT_REPLICAS: '-1' }, 'REDIS_WAIT_REPLICAS'],
     [{ REDIS_WAIT_REPLICAS: 'one' }, 'REDIS_WAIT_REPLICAS'],
     [{ REDIS_WAIT_TIMEOUT_MS: '0' }, 'REDIS_WAIT_TIMEOUT_MS'],

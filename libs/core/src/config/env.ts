@@ -84,6 +84,9 @@ function redisTlsFiles(env: Env, redisUrl: string): RedisTlsFiles | undefined {
   return files;
 }
 
+/** How long a terminal order is kept when `ORDER_RETENTION_MS` is unset: 7 days. */
+export const DEFAULT_ORDER_RETENTION_MS = 7 * 24 * 3_600_000;
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** Settings every service shares: Redis, HTTP port, identity for logs and Datadog's unified tags. */
@@ -98,6 +101,8 @@ export interface CommonConfig {
   redisTls: RedisTlsFiles | undefined;
   /** `REDIS_PASSWORD`: replaces the password of `REDIS_URL` (and of its Sentinels), so it can come from its own Secret. */
   redisPassword: string | undefined;
+  /** `ORDER_RETENTION_MS`: how long an order is kept once terminal (PENDING orders never expire). */
+  orderRetentionMs: number;
   port: number;
   service: string;
   env: string;
@@ -141,6 +146,7 @@ export function loadCommonConfig(env: Env, defaults: { service: string; port: nu
     redisWaitTimeoutMs,
     redisTls: redisTlsFiles(env, redisUrl),
     redisPassword: env.REDIS_PASSWORD === undefined || env.REDIS_PASSWORD === '' ? undefined : env.REDIS_PASSWORD,
+    orderRetentionMs: intVar(env, 'ORDER_RETENTION_MS', DEFAULT_ORDER_RETENTION_MS, 1000, 365 * 24 * 3_600_000),
     port: intVar(env, 'PORT', defaults.port, 0, 65535),
     service: stringVar(env, 'DD_SERVICE', defaults.service),
     env: stringVar(env, 'DD_ENV', 'local'),

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { traceScript } from '../observability/tracing';
+import { DEFAULT_ORDER_RETENTION_MS } from '../config/env';
 import type { OrderItem } from '../envelope';
 import type { RedisKeys } from '../redis/keys';
 import { ReplicationAcks } from '../redis/replication-acks';
@@ -74,6 +75,13 @@ export interface Durability {
   timeoutMs: number;
 }
 
+/** What an {@link OrderScripts} is built with besides its connection and keys. */
+export interface OrderScriptsOptions {
+  durability?: Durability;
+  /** How long an order is kept once terminal (`ORDER_RETENTION_MS`); PENDING orders never expire. */
+  retentionMs?: number;
+}
+
 function distinctSkus(items: OrderItem[]): string[] {
   return [...new Set(items.map((item) => item.sku))];
 }
@@ -94,12 +102,14 @@ export class OrderScripts {
   private readonly durableWrites: TurnWrites;
   /** Confirms reported writes (`WAIT`); a pass-through with 0 replicas. */
   readonly acks: ReplicationAcks;
+  private readonly retentionMs: number;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    durability?: Durability,
+    { durability, retentionMs = DEFAULT_ORDER_RETENTION_MS }: OrderScriptsOptions = {},
   ) {
+    this.retentionMs = retentionMs;
     registerScripts(redis);
     this.writes = new TurnWrites(redis);
     this.durable = durability?.writes ?? redis;
@@ -124,8 +134,10 @@ export class OrderScripts {
           input.recoveryGraceMs,
           this.keys.orderUpdatesChannel,
           input.envelope,
-          input.idempotencyTtlSeconds,
+          // A key never outlives its order: the order lives at least the retention after it is terminal.
+          Math.min(input.idempotencyTtlSeconds * 1000, this.retentionMs),
           input.trace ? JSON.stringify(input.trace) : '',
+          this.keys.order(''),
         ),
       );
       return parseAccept(reply);
@@ -151,6 +163,7 @@ export class OrderScripts {
       attempt.replica,
       now,
       this.keys.orderStatusChannel,
+      this.retentionMs,
     );
     switch (reply[0]) {
       case 'claimed':
@@ -215,6 +228,7 @@ export class OrderScripts {
           this.keys.stockPrefix,
           this.keys.orderStatusChannel,
           orderId,
+          this.retentionMs,
         ),
       );
       return parseCommit(reply);
@@ -239,15 +253,21 @@ export class OrderScripts {
           error,
           attempt.replica,
           this.keys.orderStatusChannel,
+          this.retentionMs,
         ),
       );
       return parseFail(reply);
     });
   }
 
-  /** Ids on the backlog that are due now (by Redis's clock), at most `limit`, with the backlog's size and lag. */
+  /**
+   * Ids on the backlog that are due now (by Redis's clock), at most `limit`, with the backlog's size
+   * and lag; drops the `orders:dead` entries whose orders have expired.
+   */
   async due(limit: number): Promise<DueOrders> {
-    const [size, overdueMs, ...orderIds] = await traceScript('due-orders', () => this.redis.eoDueOrders(this.keys.pending, limit));
+    const [size, overdueMs, ...orderIds] = await traceScript('due-orders', () =>
+      this.redis.eoDueOrders(this.keys.pending, this.keys.dead, limit, this.retentionMs),
+    );
     return { size: Number(size), overdueMs: Number(overdueMs), orderIds: orderIds.map(String) };
   }
 

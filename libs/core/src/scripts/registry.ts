@@ -13,7 +13,7 @@ export const SCRIPTS = {
   eoReleaseLock: { file: 'release-lock.lua', numberOfKeys: 2 },
   eoCommitOrder: { file: 'commit-order.lua', numberOfKeys: undefined },
   eoFailAttempt: { file: 'fail-attempt.lua', numberOfKeys: 4 },
-  eoDueOrders: { file: 'due-orders.lua', numberOfKeys: 1 },
+  eoDueOrders: { file: 'due-orders.lua', numberOfKeys: 2 },
   eoSetStock: { file: 'set-stock.lua', numberOfKeys: 2 },
 } as const;
 
