@@ -1,5 +1,5 @@
 import './instrumentation';
-import { LogEvent, createLogger, exitOnConfigError, exitOnSignals } from '@eo/core';
+import { LogEvent, createLogger, exitOnConfigError, exitOnSignals, maskRedisUrl } from '@eo/core';
 import { createInventoryApp } from './app';
 import { type InventoryConfig, loadInventoryConfig } from './config';
 
@@ -12,13 +12,21 @@ async function bootstrap(): Promise<void> {
   }
   const logger = createLogger(config);
   const app = await createInventoryApp(config, logger);
+  // The drain deadline, then as long again as the chart's shutdown.forceExitAfterMs for closing.
   exitOnSignals(app, logger, config.shutdownTimeoutMs + 5_000);
   await app.listen(config.port, '0.0.0.0');
   if (config.failSkuPrefix !== undefined) {
     logger.warn({ failSkuPrefix: config.failSkuPrefix }, 'TEST-ONLY fault injection is on: orders with these SKUs fail');
   }
   logger.info(
-    { event: LogEvent.ServiceStarted, port: config.port, lockTtlMs: config.lockTtlMs, sweepIntervalMs: config.sweepIntervalMs },
+    {
+      event: LogEvent.ServiceStarted,
+      port: config.port,
+      redis: maskRedisUrl(config.redisUrl),
+      namespace: config.redisNamespace ?? null,
+      lockTtlMs: config.lockTtlMs,
+      sweepIntervalMs: config.sweepIntervalMs,
+    },
     'inventory replica started',
   );
 }

@@ -1,10 +1,10 @@
 import './instrumentation';
-import { ConfigError, LogEvent, createLogger, exitOnConfigError, exitOnSignals } from '@eo/core';
+import { ConfigError, LogEvent, createLogger, exitOnConfigError, exitOnSignals, maskRedisUrl } from '@eo/core';
 import { createOrderApp } from './app';
 import { loadOrderConfig } from './config';
 
-/** Held `?waitMs` requests are released at shutdown, so closing needs little time. */
-const FORCE_EXIT_AFTER_MS = 10_000;
+/** Held `?waitMs` requests are released at shutdown, so closing needs little time (the chart's shutdown.forceExitAfterMs). */
+const FORCE_EXIT_AFTER_MS = 5_000;
 
 async function bootstrap(): Promise<void> {
   const config = loadOrderConfig(process.env);
@@ -18,6 +18,7 @@ async function bootstrap(): Promise<void> {
     {
       event: LogEvent.ServiceStarted,
       port: config.port,
+      redis: maskRedisUrl(config.redisUrl),
       namespace: config.redisNamespace ?? null,
       recoveryGraceMs: config.recoveryGraceMs,
     },

@@ -69,6 +69,25 @@ interface Target {
   keys?: RedisKeys;
 }
 
+/**
+ * Ctrl-C: a system the demo started is stopped before the demo exits (no replica, no redis-server
+ * and no temp folder left behind). While it is still starting, its start is aborted instead (the
+ * harness stops what it started) and the demo ends through its normal error path.
+ */
+const interrupted = new AbortController();
+let stopTarget: (() => Promise<void>) | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted.signal.aborted) return;
+    say(`${signal}: stopping${stopTarget ? ' the system the demo started' : ''}…`);
+    interrupted.abort(new Error(`${signal} while the demo was starting its system`));
+    process.exitCode = 130;
+    void stopTarget?.()
+      .catch(() => undefined)
+      .finally(() => process.exit(130));
+  });
+}
+
 async function connectTarget(failover: boolean): Promise<Target> {
   const local = readLocalSystem();
   const orderUrl = (process.env.ORDER_URL ?? local?.orderUrl ?? 'http://127.0.0.1:3001').replace(/\/$/, '');
@@ -107,6 +126,7 @@ async function connectTarget(failover: boolean): Promise<Target> {
       redisUrl: topology.url,
       replicas,
       env: { DD_ENV: 'demo', LOG_LEVEL: 'info', REDIS_WAIT_REPLICAS: '1' },
+      signal: interrupted.signal,
     }).catch(async (error: unknown) => {
       await topology.stop();
       throw error;
@@ -122,7 +142,7 @@ async function connectTarget(failover: boolean): Promise<Target> {
     };
   }
   say(`No system answers at ${orderUrl}: starting one (private redis-server, order, ${replicas} inventory replicas)…`);
-  const harness = await SystemHarness.start({ replicas, env: { DD_ENV: 'demo', LOG_LEVEL: 'info' } });
+  const harness = await SystemHarness.start({ replicas, env: { DD_ENV: 'demo', LOG_LEVEL: 'info' }, signal: interrupted.signal });
   return { orderUrl: harness.orderUrl, inventoryUrl: harness.inventoryUrl!, harness, redis: harness.redis, keys: harness.keys };
 }
 
@@ -169,6 +189,11 @@ async function main(): Promise<number> {
   const concurrency = intEnv('DEMO_CONCURRENCY', 64, 1);
   const timeoutMs = intEnv('DEMO_TIMEOUT_MS', 120_000, 1000);
   const target = await connectTarget(failover);
+  stopTarget = async () => {
+    if (target.harness) await target.harness.stop();
+    else target.redis?.disconnect();
+    await target.topology?.stop();
+  };
   if (failover && !target.redisUrl?.includes('+sentinel://')) {
     await target.harness?.stop();
     target.redis?.disconnect();
@@ -259,9 +284,7 @@ async function main(): Promise<number> {
     say(formatReport(report).replace(/^/gm, '  '));
     return report.ok && open.length === 0 && accepted.length > 0 ? 0 : 1;
   } finally {
-    if (target.harness) await target.harness.stop();
-    else target.redis?.disconnect();
-    await target.topology?.stop();
+    await stopTarget();
   }
 }
 
@@ -270,6 +293,7 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    if (interrupted.signal.aborted) return; // Ctrl-C: the handler above sets the exit code
     process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   },

@@ -10,7 +10,8 @@ import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { ConfigError, createRedis, loadCommonConfig, maskRedisUrl } from '@eo/core';
 import { REDIS_SERVER_BIN, RedisServer, repoRoot, SentinelTopology, serviceEntry, SystemHarness } from '@eo/testing';
-import { removeLocalSystem, writeLocalSystem } from './local-system';
+import { dataDirInUse, localDataDir, redisPidFile, removeLocalSystem, writeLocalSystem } from './local-system';
+import { logFormatter } from './log-format';
 
 const root = repoRoot(__dirname);
 const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
@@ -20,12 +21,30 @@ function paint(code: number, text: string): string {
   return color ? `\x1b[${code}m${text}\x1b[0m` : text;
 }
 
+/**
+ * Set once stdout or stderr is a broken pipe (`npm start | tee run.log` whose tee died): nothing
+ * more is printed there, and the system is stopped as on a signal (see {@link main}).
+ */
+let outputGone = false;
+let onOutputGone: () => void = () => undefined;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', () => {
+    if (outputGone) return;
+    outputGone = true;
+    onOutputGone();
+  });
+}
+
+function print(stream: NodeJS.WriteStream, text: string): void {
+  if (!outputGone) stream.write(text);
+}
+
 function say(message: string): void {
-  process.stdout.write(`${paint(1, 'start'.padEnd(13))}| ${message}\n`);
+  print(process.stdout, `${paint(1, 'start'.padEnd(13))}| ${message}\n`);
 }
 
 function fail(message: string): never {
-  process.stderr.write(`${paint(31, 'start'.padEnd(13))}| ${message}\n`);
+  print(process.stderr, `${paint(31, 'start'.padEnd(13))}| ${message}\n`);
   process.exit(1);
 }
 
@@ -84,6 +103,12 @@ async function main(): Promise<void> {
   const inventoryPort = intEnv('INVENTORY_PORT', 3002, 1, 65535);
   const shutdownGraceMs = intEnv('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000) + 5000;
   const namespace = process.env.REDIS_NAMESPACE?.trim() || undefined;
+  let format: (raw: string) => string = (raw) => raw;
+  try {
+    format = logFormatter(process.env.LOG_FORMAT, process.stdout.isTTY === true);
+  } catch (error) {
+    fail((error as Error).message);
+  }
   try {
     serviceEntry('order', root);
     serviceEntry('inventory', root);
@@ -95,7 +120,10 @@ async function main(): Promise<void> {
   for (let i = 0; i < replicas; i++) ports.push([`inventory-${i}`, inventoryPort + i]);
   for (const [name, port] of ports) {
     if (!(await portFree(port))) {
-      fail(`port ${port} (for ${name}) is already in use: stop whatever holds it (another npm start?) or set ORDER_PORT / INVENTORY_PORT`);
+      fail(
+        `port ${port} (for ${name}) is already in use: stop whatever holds it (another npm start? \`npm run reset\` stops ` +
+          'what a killed one left running) or set ORDER_PORT / INVENTORY_PORT',
+      );
     }
   }
 
@@ -120,12 +148,21 @@ async function main(): Promise<void> {
     );
   }
 
+  const dataDir = localDataDir();
+  const redisDir = join(dataDir, 'redis');
+  const inUse = dataDirInUse(dataDir);
+  if (inUse) {
+    fail(
+      `${inUse}\n  Stop it first (Ctrl-C in its terminal), or run \`npm run reset\` to stop what is left of it and delete ${relative(process.cwd(), redisDir) || redisDir}.`,
+    );
+  }
+
   // From here on children exist (in their own process groups): every exit path must stop them.
   let redisServer: RedisServer | undefined;
   let topology: SentinelTopology | undefined;
   let system: SystemHarness | undefined;
   let stopping = false;
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const startup = new AbortController();
 
   const stopAll = async (): Promise<void> => {
@@ -150,8 +187,11 @@ async function main(): Promise<void> {
   };
 
   let starting: Promise<void> = Promise.resolve();
-  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
-    if (++signals > 1) {
+  const shutdown = async (signal: NodeJS.Signals | 'broken pipe'): Promise<void> => {
+    if (firstSignalAt !== undefined) {
+      // A terminal's Ctrl-C reaches every process of the group; under `timeout` or a wrapper it can
+      // arrive twice at once: that is still one request.
+      if (Date.now() - firstSignalAt < 1000) return;
       say(`${signal} again: killing everything`);
       await Promise.all((system?.processes ?? []).map((p) => p.kill('SIGKILL')));
       await redisServer?.stop({ keepData: true, signal: 'SIGKILL' });
@@ -159,6 +199,7 @@ async function main(): Promise<void> {
       removeLocalSystem();
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     stopping = true;
     say(`${signal}: stopping the services (SIGTERM; ${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to kill)`);
     startup.abort(new Error(`${signal} during startup`));
@@ -169,14 +210,27 @@ async function main(): Promise<void> {
     // Everything is closed; this only guards against a handle we do not know of.
     setTimeout(() => process.exit(0), 2000).unref();
   };
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const onSignal = (signal: NodeJS.Signals | 'broken pipe'): void => {
     shutdown(signal).catch((error: unknown) => {
-      process.stderr.write(`shutdown failed: ${String(error)}\n`);
+      print(process.stderr, `shutdown failed: ${String(error)}\n`);
       process.exit(1);
     });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Whoever read our output is gone (a `tee` that died first): nobody sees the system any more.
+  onOutputGone = () => onSignal('broken pipe');
+  // A bug of ours must not leave the children running either.
+  const crash = (error: unknown): void => {
+    print(process.stderr, `start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    if (stopping) process.exit(1);
+    stopping = true;
+    void stopAll()
+      .catch(() => undefined)
+      .finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
 
   const colours = new Map<string, number>(ports.map(([name], i) => [name, PALETTE[i % PALETTE.length]]));
   const prefix = (name: string): string => paint(colours.get(name) ?? 0, name.padEnd(13)) + '| ';
@@ -192,11 +246,13 @@ async function main(): Promise<void> {
           '(fresh data each start; try npm run demo -- --failover)',
       );
     } else if (!redisUrl) {
-      const dir = join(root, '.data', 'redis');
+      const dir = redisDir;
       mkdirSync(dir, { recursive: true });
       redisServer = await RedisServer.start({
         dir,
         detached: true,
+        // Lets the next npm start (and npm run reset) find it if this process dies without stopping it.
+        extraArgs: ['--pidfile', redisPidFile(dataDir)],
         onExit: (code, signal) => {
           if (!stopping) say(paint(31, `redis-server exited unexpectedly (${signal ?? `code ${code}`}); the services keep retrying`));
         },
@@ -221,7 +277,7 @@ async function main(): Promise<void> {
       },
       // Passed through as set (undefined removes the harness's test default: the service decides).
       inventoryEnv: { INVENTORY_WORK_DELAY_MS: process.env.INVENTORY_WORK_DELAY_MS },
-      onLine: (name, line) => process.stdout.write(prefix(name) + line + '\n'),
+      onLine: (name, line) => print(process.stdout, prefix(name) + format(line) + '\n'),
       onUnexpectedExit: (name, result) => {
         if (!stopping) say(paint(31, `${name} exited unexpectedly (${result.signal ?? `code ${result.code}`})`));
       },
@@ -232,7 +288,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (stopping) return; // a signal interrupted the start; shutdown() finishes the job
     stopping = true;
-    process.stderr.write(`${(error as Error).message}\n`);
+    print(process.stderr, `${(error as Error).message}\n`);
     await stopAll();
     fail('the system did not start; see the output above');
   }
@@ -242,6 +298,7 @@ async function main(): Promise<void> {
   const inventoryUrl = `http://localhost:${inventoryPort}`;
   writeLocalSystem({
     pid: process.pid,
+    pids: [...system.processes.map((p) => p.pid!), ...(redisServer?.pid ? [redisServer.pid] : [])],
     redisUrl,
     namespace,
     orderUrl: system.orderUrl,
@@ -249,7 +306,8 @@ async function main(): Promise<void> {
   });
   const lastInventoryPort = inventoryPort + replicas - 1;
   const demoEnv = orderPort === 3001 ? '' : `ORDER_URL=${orderUrl} `;
-  process.stdout.write(
+  print(
+    process.stdout,
     [
       '',
       paint(
@@ -276,6 +334,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  print(process.stderr, `start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -82,6 +82,11 @@ describe('loadCommonConfig', () => {
     expect(() => load({ REDIS_URL: 'http://u:secret@h' })).not.toThrow(/secret/);
   });
 
+  it('refuses to guess a Redis in production: NODE_ENV=production needs REDIS_URL', () => {
+    expect(() => load({ NODE_ENV: 'production' })).toThrow(/^REDIS_URL must be set when NODE_ENV=production/);
+    expect(load({ NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379' }).redisUrl).toBe('redis://cache:6379');
+  });
+
   it('takes the replica name from REPLICA_NAME before HOSTNAME', () => {
     expect(load({ REPLICA_NAME: 'inventory-2', HOSTNAME: 'h' }).replica).toBe('inventory-2');
   });

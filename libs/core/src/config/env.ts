@@ -117,6 +117,10 @@ export interface CommonConfig {
 
 /** Reads {@link CommonConfig}; throws {@link ConfigError} naming the first bad variable. */
 export function loadCommonConfig(env: Env, defaults: { service: string; port: number }): CommonConfig {
+  // Locally a Redis on 6379 is a fine guess; in production an unset REDIS_URL is a mistake, not a default.
+  if (env.NODE_ENV === 'production' && raw(env, 'REDIS_URL') === undefined) {
+    throw new ConfigError('REDIS_URL', 'must be set when NODE_ENV=production (redis://, rediss:// or redis+sentinel://)');
+  }
   const redisUrl = stringVar(env, 'REDIS_URL', 'redis://127.0.0.1:6379');
   if (!/^(rediss?|redis\+sentinel|rediss\+sentinel):\/\/./.test(redisUrl)) {
     throw new ConfigError('REDIS_URL', `must start with redis://, rediss:// or redis+sentinel://, got "${maskRedisUrl(redisUrl)}"`);

@@ -1,6 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { CommonConfig } from '../config/env';
+import { BatchedOutput } from './batched-output';
 
 export type { Logger } from 'pino';
 
@@ -21,7 +22,7 @@ export function createLogger(
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: serializeError },
     },
-    destination ?? batchedStdout(),
+    destination ?? new BatchedOutput(1),
   );
 }
 
@@ -34,21 +35,6 @@ export function serializeError(error: Error): pino.SerializedError {
   const command = (serialized as { command?: { name?: unknown } }).command;
   if (command !== undefined) serialized.command = { name: command?.name };
   return serialized;
-}
-
-/** How long a log line may wait in the buffer before it is written. */
-const FLUSH_EVERY_MS = 100;
-
-/**
- * stdout written asynchronously in batches: lines collect until 4 KiB or {@link FLUSH_EVERY_MS} have
- * passed, then go out in one write(2) that never blocks the event loop (a synchronous write to a
- * full pipe would stall the service). pino flushes what is buffered when the process exits; a
- * `kill -9` loses at most the last 100 ms of lines, never any state.
- */
-function batchedStdout(): DestinationStream {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => stream.flush(), FLUSH_EVERY_MS).unref();
-  return stream;
 }
 
 /** Nest's bootstrap chatter (one line per module and route): useful when debugging, noise otherwise. */
