@@ -28,9 +28,9 @@ describe('loadInventoryConfig', () => {
 
   it('refuses the test-only fault injection in production', () => {
     expect(loadInventoryConfig({ INVENTORY_FAIL_SKU_PREFIX: 'FAULT-' }).failSkuPrefix).toBe('FAULT-');
-    expect(() => loadInventoryConfig({ INVENTORY_FAIL_SKU_PREFIX: 'FAULT-', NODE_ENV: 'production' })).toThrow(
-      /^INVENTORY_FAIL_SKU_PREFIX /,
-    );
+    expect(() =>
+      loadInventoryConfig({ INVENTORY_FAIL_SKU_PREFIX: 'FAULT-', NODE_ENV: 'production', REDIS_URL: 'redis://cache:6379' }),
+    ).toThrow(/^INVENTORY_FAIL_SKU_PREFIX /);
   });
 
   it('refuses a retry ceiling below the base', () => {
