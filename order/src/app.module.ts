@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { CoreModule, type Logger } from '@eo/core';
 import type { OrderConfig } from './config';
 import { HealthModule } from './health/health.module';
+import { AdminModule } from './admin/admin.module';
 import { OrdersModule } from './orders/orders.module';
 
 /** The order service. */
@@ -14,7 +15,10 @@ export class AppModule {
       imports: [
         // Fail-fast commands: while Redis is away a POST answers 503 at once instead of queueing.
         CoreModule.forRoot({ config, logger, failFastCommands: true }),
-        OrdersModule.forRoot({ recoveryGraceMs: config.recoveryGraceMs, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
+        AdminModule.forRoot(
+          config.adminToken,
+          OrdersModule.forRoot({ recoveryGraceMs: config.recoveryGraceMs, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
+        ),
         HealthModule,
       ],
     };

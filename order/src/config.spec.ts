@@ -27,10 +27,17 @@ describe('loadOrderConfig', () => {
     ['RECOVERY_GRACE_MS', 'soon'],
     ['IDEMPOTENCY_TTL_SECONDS', '1.5'],
     ['PORT', 'abc'],
+    ['ADMIN_TOKEN', 'short'],
+    ['ADMIN_TOKEN', 'has a space in it, sixteen+'],
   ])('refuses %s=%s with an error naming the variable', (variable, value) => {
     const error = thrownBy(() => loadOrderConfig({ [variable]: value }));
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message).toMatch(new RegExp(`^${variable} `));
+  });
+
+  it('turns the admin API on with an ADMIN_TOKEN of at least 16 visible characters, off without one', () => {
+    expect(loadOrderConfig({}).adminToken).toBeUndefined();
+    expect(loadOrderConfig({ ADMIN_TOKEN: '0123456789abcdef' }).adminToken).toBe('0123456789abcdef');
   });
 });

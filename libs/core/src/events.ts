@@ -11,6 +11,7 @@ export const LogEvent = {
   OrderRecovered: 'order.recovered',
   OrderError: 'order.error',
   OrderUnacknowledged: 'order.unacknowledged',
+  OrderRetried: 'order.retried',
   MessageInvalid: 'message.invalid',
   SweepFailed: 'sweep.failed',
   LeaseRenewFailed: 'lease.renew_failed',

@@ -14,6 +14,7 @@ export class OrdersModule {
       imports: [OrderStatusModule],
       controllers: [OrdersController],
       providers: [OrdersService, { provide: ORDERS_SETTINGS, useValue: settings }, TracePropagator],
+      exports: [ORDERS_SETTINGS, TracePropagator],
     };
   }
 }

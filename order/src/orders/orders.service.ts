@@ -44,7 +44,11 @@ export const ACCEPT_UNAVAILABLE = 'Redis is unavailable; the order was not accep
 /** Message of the 503 a POST gets when its write ran but too few replicas confirmed it (`REDIS_WAIT_REPLICAS`). */
 export const ACCEPT_UNCONFIRMED =
   'Redis replicas did not confirm the order in time; it may exist or may be lost in a failover. Retry with the same Idempotency-Key or orderId: that is safe.';
-const READ_UNAVAILABLE = 'Redis is unavailable; the order could not be read. Retry later.';
+/** Message of the 503 for any other write the replicas did not confirm in time. */
+const UNCONFIRMED =
+  'Redis replicas did not confirm the change in time; it may have been made or may be lost in a failover. Repeating the request is safe.';
+/** Message of the 503 a read gets when Redis fails. */
+export const READ_UNAVAILABLE = 'Redis is unavailable; the order could not be read. Retry later.';
 
 function conflict(field: string, message: string): FieldValidationException {
   return new FieldValidationException({ field, message }, HttpStatus.CONFLICT);
@@ -157,24 +161,36 @@ export class OrdersService {
     return view ? { bodyHash: hash.bodyHash, view } : undefined;
   }
 
-  /**
-   * Runs one Redis call; any failure (connection down, command timeout, script error) becomes a 503.
-   * The commands connection fails fast while disconnected, so this never holds a request for long.
-   */
-  private async redisCall<T>(operation: string, unavailable: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (err instanceof NotAcknowledgedError) {
-        this.metrics.increment(Metric.Unacknowledged, { stage: operation });
-        this.logger.warn(
-          { event: LogEvent.OrderUnacknowledged, operation, acknowledged: err.acknowledged, required: err.required },
-          `redis ${operation} not confirmed by enough replicas; answering 503`,
-        );
-        throw new RedisUnavailableException(ACCEPT_UNCONFIRMED);
-      }
-      this.logger.warn({ event: LogEvent.OrderError, operation, err }, `redis ${operation} failed; answering 503`);
-      throw new RedisUnavailableException(unavailable);
+  private redisCall<T>(operation: string, unavailable: string, call: () => Promise<T>): Promise<T> {
+    return callRedis(this.logger, this.metrics, operation, unavailable, call);
+  }
+}
+
+/**
+ * Runs one Redis call of an HTTP request; any failure (connection down, command timeout, script
+ * error) becomes a 503 with `unavailable`, and a write the replicas did not confirm a 503 saying it
+ * may exist. The commands connection fails fast while disconnected, so this never holds a request
+ * for long.
+ */
+export async function callRedis<T>(
+  logger: Logger,
+  metrics: Metrics,
+  operation: string,
+  unavailable: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof NotAcknowledgedError) {
+      metrics.increment(Metric.Unacknowledged, { stage: operation });
+      logger.warn(
+        { event: LogEvent.OrderUnacknowledged, operation, acknowledged: err.acknowledged, required: err.required },
+        `redis ${operation} not confirmed by enough replicas; answering 503`,
+      );
+      throw new RedisUnavailableException(operation === 'accept' ? ACCEPT_UNCONFIRMED : UNCONFIRMED);
     }
+    logger.warn({ event: LogEvent.OrderError, operation, err }, `redis ${operation} failed; answering 503`);
+    throw new RedisUnavailableException(unavailable);
   }
 }

@@ -115,6 +115,15 @@ export class OrderService {
     return (await this.scripts.commit(attempt, claim.items, now)).code;
   }
 
+  /** Does what a replica whose work keeps failing would: claim, then record the failure (FAILED after one attempt). */
+  async fail(orderId: string, reason = 'downstream said no'): Promise<string> {
+    const attempt = { orderId, token: `token-${orderId}-${Date.now()}`, replica: 'inventory-test' };
+    const now = new Date().toISOString();
+    const claim = await this.scripts.claim(attempt, 10_000, 1, now);
+    if (claim.code !== 'claimed') throw new Error(`claim ${claim.code}`);
+    return (await this.scripts.fail(attempt, 1, 10, now, reason)).code;
+  }
+
   /** Number of `order:*` hashes in Redis. */
   async orderCount(): Promise<number> {
     return (await this.redis.keys(this.keys.order('*'))).length;

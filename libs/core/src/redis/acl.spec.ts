@@ -5,7 +5,8 @@ describe('serviceAclRules', () => {
     expect(serviceAclRules().join(' ')).toBe(
       'resetkeys ~order:* ~orders:* ~idem:* ~lock:* ~stock:* resetchannels &order_updates &order_status -@all ' +
         '+auth +hello +ping +info +select +quit +client|setname +evalsha +eval +wait +subscribe +unsubscribe +publish ' +
-        '+get +set +del +pexpire +time +hget +hmget +hgetall +hset +hsetnx +hincrby +zadd +zrem +zcard +zrange +zrangebyscore +zrangebylex',
+        '+get +set +del +exists +pexpire +persist +scan +time +hget +hmget +hgetall +hset +hsetnx +hdel +hincrby ' +
+        '+zadd +zrem +zcard +zrange +zrangebyscore +zrangebylex +zremrangebyscore',
     );
   });
 

@@ -21,13 +21,17 @@ const SERVICE_COMMANDS = [
   'get',
   'set',
   'del',
+  'exists',
   'pexpire',
+  'persist',
+  'scan',
   'time',
   'hget',
   'hmget',
   'hgetall',
   'hset',
   'hsetnx',
+  'hdel',
   'hincrby',
   'zadd',
   'zrem',
@@ -35,6 +39,7 @@ const SERVICE_COMMANDS = [
   'zrange',
   'zrangebyscore',
   'zrangebylex',
+  'zremrangebyscore',
 ] as const;
 
 /**

@@ -28,6 +28,9 @@ export type CommitResult =
   | { code: 'already_processed'; status: string }
   | { code: 'not_found' };
 
+/** Outcome of retry-order. */
+export type RetryResult = { code: 'retried' } | { code: 'not_failed'; status: string } | { code: 'not_found' };
+
 /** Outcome of fail-attempt. */
 export type FailResult =
   | { code: 'retry'; attempts: number }
@@ -269,6 +272,37 @@ export class OrderScripts {
       this.redis.eoDueOrders(this.keys.pending, this.keys.dead, limit, this.retentionMs),
     );
     return { size: Number(size), overdueMs: Number(overdueMs), orderIds: orderIds.map(String) };
+  }
+
+  /**
+   * An operator's retry of a FAILED order: PENDING again with its attempts reset, off orders:dead,
+   * on the backlog (due after `recoveryGraceMs`) and published as `envelope`, atomically.
+   */
+  async retry(orderId: string, envelope: string, recoveryGraceMs: number, now: string): Promise<RetryResult> {
+    return this.acks.write(async () => {
+      this.durableWrites.hold();
+      const reply = await traceScript('retry-order', () =>
+        this.durable.eoRetryOrder(
+          this.keys.order(orderId),
+          this.keys.pending,
+          this.keys.dead,
+          orderId,
+          now,
+          recoveryGraceMs,
+          this.keys.orderUpdatesChannel,
+          envelope,
+        ),
+      );
+      switch (reply[0]) {
+        case 'retried':
+        case 'not_found':
+          return { code: reply[0] };
+        case 'not_failed':
+          return { code: 'not_failed', status: String(reply[1]) };
+        default:
+          throw new Error(`retry-order: unexpected reply ${JSON.stringify(reply)}`);
+      }
+    });
   }
 
   /** Sets a SKU's available stock (keeps `reserved`) and indexes it. */

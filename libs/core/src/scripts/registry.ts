@@ -15,6 +15,7 @@ export const SCRIPTS = {
   eoFailAttempt: { file: 'fail-attempt.lua', numberOfKeys: 4 },
   eoDueOrders: { file: 'due-orders.lua', numberOfKeys: 2 },
   eoSetStock: { file: 'set-stock.lua', numberOfKeys: 2 },
+  eoRetryOrder: { file: 'retry-order.lua', numberOfKeys: 3 },
 } as const;
 
 /** Names of the registered script commands. */
@@ -32,6 +33,7 @@ declare module 'ioredis' {
     eoFailAttempt(...keysAndArgs: Arg[]): Result<Array<string | number>, Context>;
     eoDueOrders(...keysAndArgs: Arg[]): Result<Array<string | number>, Context>;
     eoSetStock(...keysAndArgs: Arg[]): Result<[number, number], Context>;
+    eoRetryOrder(...keysAndArgs: Arg[]): Result<string[], Context>;
   }
 }
 

@@ -1,0 +1,161 @@
+import { ConflictException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import {
+  buildEnvelope,
+  COMMANDS,
+  LOGGER,
+  LogEvent,
+  METRICS,
+  type Metrics,
+  OrderScripts,
+  OrderStatus,
+  type OrderItem,
+  type OrderStatusName,
+  RedisKeys,
+  type Logger,
+} from '@eo/core';
+import { ORDERS_SETTINGS, type OrdersSettings, READ_UNAVAILABLE, callRedis } from '../orders/orders.service';
+import { TracePropagator } from '../orders/trace-propagator';
+
+/** One order of an admin listing. */
+export interface OrderSummary {
+  orderId: string;
+  status: OrderStatusName;
+  attempts: number;
+  reason: string | null;
+  updatedAt: string | null;
+}
+
+/** A page of an admin listing; `nextCursor` is null on the last page. */
+export interface OrderPage {
+  items: OrderSummary[];
+  nextCursor: string | null;
+}
+
+const RETRY_UNAVAILABLE = 'Redis is unavailable; the order was not retried. Retry later.';
+
+/**
+ * What operators do with orders: list them by status (FAILED and PENDING from their sorted sets, in
+ * the order they failed or fell due; the others by scanning the order hashes) and send a FAILED one
+ * through again.
+ */
+@Injectable()
+export class AdminService {
+  constructor(
+    @Inject(COMMANDS) private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly scripts: OrderScripts,
+    private readonly trace: TracePropagator,
+    @Inject(ORDERS_SETTINGS) private readonly settings: OrdersSettings,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(METRICS) private readonly metrics: Metrics,
+  ) {}
+
+  /** Up to `limit` orders with `status`, after `cursor` (a `nextCursor` of the previous page). */
+  async list(status: OrderStatusName, limit: number, cursor: string | undefined): Promise<OrderPage> {
+    return callRedis(this.logger, this.metrics, 'list', READ_UNAVAILABLE, async () => {
+      if (status === OrderStatus.Failed) return this.sortedSetPage(this.keys.dead, status, limit, cursor);
+      if (status === OrderStatus.Pending) return this.sortedSetPage(this.keys.pending, status, limit, cursor);
+      return this.scanPage(status, limit, cursor);
+    });
+  }
+
+  /**
+   * A FAILED order back to PENDING with its attempts reset, off orders:dead, on the backlog and
+   * published, in one script; 409 for an order that is not FAILED, 404 for none.
+   */
+  async retry(orderId: string, requestId: string): Promise<{ orderId: string; status: typeof OrderStatus.Pending }> {
+    const [itemsJson, createdAt] = await callRedis(this.logger, this.metrics, 'read', READ_UNAVAILABLE, () =>
+      this.redis.hmget(this.keys.order(orderId), 'items', 'createdAt'),
+    );
+    if (itemsJson === null) throw notFound(orderId);
+    const envelope = buildEnvelope(
+      orderId,
+      JSON.parse(itemsJson) as OrderItem[],
+      createdAt ?? new Date().toISOString(),
+      this.trace.headers(),
+    );
+    const result = await callRedis(this.logger, this.metrics, 'retry', RETRY_UNAVAILABLE, () =>
+      this.scripts.retry(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, new Date().toISOString()),
+    );
+    switch (result.code) {
+      case 'retried':
+        this.logger.info({ event: LogEvent.OrderRetried, orderId, requestId }, 'FAILED order sent through again');
+        return { orderId, status: OrderStatus.Pending };
+      case 'not_failed':
+        throw new ConflictException({
+          statusCode: HttpStatus.CONFLICT,
+          error: 'Conflict',
+          message: `order ${orderId} is ${result.status}, not FAILED: only a FAILED order can be retried`,
+          field: 'id',
+        });
+      case 'not_found':
+        throw notFound(orderId);
+    }
+  }
+
+  /** A page of a sorted set of order ids, by score then id; the cursor is the last `score:id` given. */
+  private async sortedSetPage(key: string, status: OrderStatusName, limit: number, cursor: string | undefined): Promise<OrderPage> {
+    const [afterScore, afterId] = cursor === undefined ? [undefined, undefined] : parseCursor(cursor);
+    // Entries with the cursor's own score come first again; skip them up to and including its id.
+    const sameScore = afterScore === undefined ? 0 : await this.redis.zcount(key, afterScore, afterScore);
+    const raw = await this.redis.zrangebyscore(key, afterScore ?? '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, limit + sameScore + 1);
+    const entries: Array<{ id: string; score: number }> = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const entry = { id: raw[i], score: Number(raw[i + 1]) };
+      if (afterScore !== undefined && entry.score === afterScore && entry.id <= afterId) continue;
+      entries.push(entry);
+    }
+    const page = entries.slice(0, limit);
+    const items = await this.summaries(page.map((e) => e.id));
+    const last = page[page.length - 1];
+    return {
+      items: items.filter((s) => s.status === status),
+      nextCursor: entries.length > limit && last ? `${last.score}:${last.id}` : null,
+    };
+  }
+
+  /** A page found by SCAN over the order hashes; the cursor is SCAN's. A page may hold a few more than `limit`. */
+  private async scanPage(status: OrderStatusName, limit: number, cursor: string | undefined): Promise<OrderPage> {
+    let scan = cursor ?? '0';
+    const prefix = this.keys.order('');
+    const items: OrderSummary[] = [];
+    do {
+      const [next, keys] = await this.redis.scan(scan, 'MATCH', this.keys.order('*'), 'COUNT', Math.max(limit, 100));
+      scan = next;
+      const found = await this.summaries(keys.map((key) => key.slice(prefix.length)));
+      items.push(...found.filter((s) => s.status === status));
+    } while (scan !== '0' && items.length < limit);
+    return { items, nextCursor: scan === '0' ? null : scan };
+  }
+
+  private async summaries(orderIds: string[]): Promise<OrderSummary[]> {
+    if (orderIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of orderIds) pipeline.hmget(this.keys.order(id), 'status', 'attempts', 'reason', 'updatedAt');
+    const replies = (await pipeline.exec()) ?? [];
+    const out: OrderSummary[] = [];
+    replies.forEach(([error, value], i) => {
+      if (error) throw error;
+      const [status, attempts, reason, updatedAt] = value as Array<string | null>;
+      // Expired between the listing and the read: gone.
+      if (status === null) return;
+      out.push({ orderId: orderIds[i], status: status as OrderStatusName, attempts: Number(attempts ?? 0), reason, updatedAt });
+    });
+    return out;
+  }
+}
+
+function parseCursor(cursor: string): [number, string] {
+  const colon = cursor.indexOf(':');
+  return [Number(cursor.slice(0, colon)), cursor.slice(colon + 1)];
+}
+
+function notFound(orderId: string): NotFoundException {
+  return new NotFoundException({
+    statusCode: HttpStatus.NOT_FOUND,
+    error: 'Not Found',
+    message: `id ${orderId} names no order`,
+    field: 'id',
+  });
+}
