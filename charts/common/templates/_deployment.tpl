@@ -126,6 +126,13 @@ spec:
             {{- end }}
             - name: DD_LOGS_INJECTION
               value: {{ .Values.datadog.logsInjection | toString | quote }}
+            {{- with (.Values.admin | default dict).existingSecret }}
+            - name: ADMIN_TOKEN
+              valueFrom:
+                secretKeyRef:
+                  name: {{ . }}
+                  key: {{ $.Values.admin.existingSecretKey }}
+            {{- end }}
             {{- range $key, $value := .Values.config }}
             - name: {{ $key }}
               value: {{ if kindIs "float64" $value }}{{ $value | int64 | quote }}{{ else }}{{ $value | toString | quote }}{{ end }}

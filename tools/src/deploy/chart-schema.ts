@@ -158,6 +158,14 @@ export function chartValuesSchema(service: ChartService): Schema {
       args: { type: 'array', minItems: 1, items: str() },
       containerPort: int(1, 65_535),
       redis,
+      ...(service === 'order'
+        ? {
+            admin: object({
+              existingSecret: str({ description: 'a Secret holding ADMIN_TOKEN (admin API on when set)' }),
+              existingSecretKey: str({ minLength: 1 }),
+            }),
+          }
+        : {}),
       logLevel: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
       config: object(config),
       extraEnv: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: str({ minLength: 1 }) } } },

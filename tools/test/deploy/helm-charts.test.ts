@@ -198,6 +198,17 @@ describe('the helm charts (a library chart plus a thin chart per service)', () =
     expect(envEntry(none, 'REDIS_WAIT_REPLICAS')).toEqual({ name: 'REDIS_WAIT_REPLICAS', value: '0' });
   });
 
+  it('turns the admin API on from a Secret holding ADMIN_TOKEN, and leaves it off by default', () => {
+    const off = deployment(render('order', EXTERNAL)).spec.template.spec.containers[0];
+    expect(envEntry(off, 'ADMIN_TOKEN')).toBeUndefined();
+    const on = deployment(render('order', { ...EXTERNAL, 'admin.existingSecret': 'order-admin' })).spec.template.spec.containers[0];
+    expect(envEntry(on, 'ADMIN_TOKEN')).toEqual({
+      name: 'ADMIN_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'order-admin', key: 'admin-token' } },
+    });
+    expect(fails('inventory', { ...EXTERNAL, 'admin.existingSecret': 'x' })).toMatch(/Additional property admin is not allowed/);
+  });
+
   it('bundles a single Redis with AOF (appendfsync always) on a PVC when asked', () => {
     const docs = render('inventory', { 'redis.bundled.enabled': true });
     const set = findManifest(docs, 'StatefulSet', 'inventory-redis');
