@@ -45,3 +45,11 @@ describe('ORDER_RETENTION_MS: terminal orders expire, PENDING ones never', () =>
     expect((await system.getOrder(failing.orderId!)).status).toBe(404);
   }, 30_000);
 });
+
+describe('service.started', () => {
+  it('names the Redis each service uses (password masked)', () => {
+    for (const service of system.processes) {
+      expect(service.events('service.started')[0]).toMatchObject({ redis: system.redisUrl });
+    }
+  });
+});
