@@ -12,6 +12,7 @@
 import type { Redis } from 'ioredis';
 import { createRedis, loadCommonConfig, maskRedisUrl, OrderStatus, RedisKeys } from '@eo/core';
 import { readLocalSystem } from './local-system';
+import { scanKeys } from './scan';
 
 /** What `--json` prints. */
 export interface SystemStatus {
@@ -47,23 +48,6 @@ function parseOptions(argv: string[]): Options {
     } else throw new Error(`unknown option ${arg}\nusage: npm run status [-- --json] [--watch [seconds]] [--scan-limit N]`);
   }
   return options;
-}
-
-async function scanKeys(
-  redis: Redis,
-  pattern: string,
-  limit: number,
-  each: (keys: string[]) => Promise<void>,
-): Promise<{ seen: number; complete: boolean }> {
-  let cursor = '0';
-  let seen = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    seen += keys.length;
-    if (keys.length > 0) await each(keys);
-  } while (cursor !== '0' && seen < limit);
-  return { seen, complete: cursor === '0' };
 }
 
 async function ready(url: string): Promise<boolean | null> {

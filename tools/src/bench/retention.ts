@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '@eo/core';
 import { RedisServer, SystemHarness } from '@eo/testing';
+import { scanKeys } from '../scan';
 import { pacedLoad } from './paced-load';
 
 interface Options {
@@ -43,17 +44,6 @@ function say(message = ''): void {
   process.stdout.write(`${message}\n`);
 }
 
-async function countKeys(redis: Redis, pattern: string): Promise<number> {
-  let cursor = '0';
-  let count = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    count += keys.length;
-  } while (cursor !== '0');
-  return count;
-}
-
 interface Sample {
   seconds: number;
   usedMemory: number;
@@ -62,7 +52,11 @@ interface Sample {
 
 async function sample(redis: Redis, keys: RedisKeys, startedAt: number): Promise<Sample> {
   const usedMemory = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1]);
-  return { seconds: Math.round((Date.now() - startedAt) / 1000), usedMemory, orders: await countKeys(redis, keys.order('*')) };
+  return {
+    seconds: Math.round((Date.now() - startedAt) / 1000),
+    usedMemory,
+    orders: (await scanKeys(redis, keys.order('*'), Infinity, () => undefined)).seen,
+  };
 }
 
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
