@@ -37,8 +37,11 @@ function intEnv(name: string, fallback: number, min: number): number {
   return value;
 }
 
+/** Set once stdout is a broken pipe: the demo then stops as on Ctrl-C, printing nothing more. */
+let outputGone = false;
+
 function say(message: string): void {
-  process.stdout.write(`${message}\n`);
+  if (!outputGone) process.stdout.write(`${message}\n`);
 }
 
 function seconds(ms: number): string {
@@ -76,17 +79,24 @@ interface Target {
  */
 const interrupted = new AbortController();
 let stopTarget: (() => Promise<void>) | undefined;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted.signal.aborted) return;
-    say(`${signal}: stopping${stopTarget ? ' the system the demo started' : ''}…`);
-    interrupted.abort(new Error(`${signal} while the demo was starting its system`));
-    process.exitCode = 130;
-    void stopTarget?.()
-      .catch(() => undefined)
-      .finally(() => process.exit(130));
-  });
+function interrupt(why: string, exitCode: number): void {
+  if (interrupted.signal.aborted) return;
+  say(`${why}: stopping${stopTarget ? ' the system the demo started' : ''}…`);
+  interrupted.abort(new Error(`${why} while the demo was starting its system`));
+  process.exitCode = exitCode;
+  void stopTarget?.()
+    .catch(() => undefined)
+    .finally(() => process.exit(exitCode));
 }
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => interrupt(signal, 130));
+process.stdout.on('error', () => {
+  outputGone = true;
+  interrupt('broken pipe', 1);
+});
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`demo failed: ${error.stack ?? error.message}\n`);
+  interrupt('crash', 1);
+});
 
 async function connectTarget(failover: boolean): Promise<Target> {
   const local = readLocalSystem();
