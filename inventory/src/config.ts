@@ -1,6 +1,6 @@
 import { type CommonConfig, ConfigError, type ConsumerOptions, type Env, intVar, loadCommonConfig, stringVar } from '@eo/core';
 
-/** Inventory service settings (DESIGN.md "Configuration"): the consumer's tuning plus the simulated work. */
+/** Inventory service settings (README "Configuration"): the consumer's tuning plus the simulated work. */
 export interface InventoryConfig extends CommonConfig, ConsumerOptions {
   workDelayMs: number;
   /**

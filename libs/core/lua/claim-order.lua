@@ -1,6 +1,6 @@
 --[[
 claim-order: take the processing lock of a PENDING order and count the attempt, in one round trip.
-This is DESIGN step 2 (SET lock NX PX) plus the checks that make a late or duplicate claim cheap.
+This is design step 2 (docs/design.md) (SET lock NX PX) plus the checks that make a late or duplicate claim cheap.
 
 KEYS[1]  lock:<orderId>     string, value = the claimant's random token
 KEYS[2]  order:<orderId>    hash

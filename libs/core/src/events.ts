@@ -1,4 +1,4 @@
-/** Log `event` values; DESIGN.md "Logs" is the contract dashboards and the audit tool rely on. */
+/** Log `event` values; docs/design.md "Logs" is the contract dashboards and the audit tool rely on. */
 export const LogEvent = {
   OrderAccepted: 'order.accepted',
   OrderProcessed: 'order.processed',

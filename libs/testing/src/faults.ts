@@ -4,7 +4,7 @@ import { delay } from './http';
 import type { ServiceProcess } from './service-process';
 import type { SystemHarness } from './system';
 
-/** Kinds of fault the suite and the soak inject (DESIGN.md "Faults the tests must drive"). */
+/** Kinds of fault the suite and the soak inject (docs/design.md "Faults and what they must not break"). */
 export type FaultKind =
   'kill-replica' | 'pause-replica' | 'pubsub-disconnect' | 'redis-restart' | 'duplicate-delivery' | 'garbage-messages' | 'sigterm-replica';
 

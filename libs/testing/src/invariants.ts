@@ -196,7 +196,7 @@ function increment(record: Record<string, number>, key: string, by = 1): void {
 }
 
 /**
- * Checks DESIGN.md's invariants after a run: every accepted order exactly one terminal status and
+ * Checks the invariants of docs/design.md after a run: every accepted order exactly one terminal status and
  * at most (with logs: exactly) one `order.processed` line; no oversell; per SKU
  * `initial = available + reserved` and `reserved = Σ RESERVED quantities`; nothing left on the backlog.
  */

@@ -63,7 +63,7 @@ export function hashOrderBody(request: PlaceOrderRequest): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** Accepts orders (DESIGN step 1) and reads them back, optionally waiting for a terminal status. */
+/** Accepts orders (design step 1, docs/design.md) and reads them back, optionally waiting for a terminal status. */
 @Injectable()
 export class OrdersService {
   constructor(

@@ -83,7 +83,7 @@ export async function waitUntilAllReady(system: SystemHarness, timeoutMs = 60_00
 }
 
 /**
- * After the fault: every service ready again without a restart, then DESIGN's invariants on the
+ * After the fault: every service ready again without a restart, then the invariants of docs/design.md on the
  * master Sentinel names now (no 2xx'd order missing or non-terminal, at most one order.processed
  * each, exactly one per RESERVED/REJECTED, stock conserved). Prints the availability gap.
  */

@@ -13,7 +13,7 @@ import {
   SystemHarness,
 } from '@eo/testing';
 
-/** Short timings so every fault plays out in seconds (DESIGN: keep TTLs short in tests). */
+/** Short timings so every fault plays out in seconds (short TTLs keep the tests short). */
 export const FAULT_ENV = {
   LOCK_TTL_MS: '1000',
   SWEEP_INTERVAL_MS: '200',
@@ -98,7 +98,7 @@ export async function storedOrderIds(rig: FaultRig): Promise<string[]> {
 }
 
 /**
- * Waits for quiet, then checks DESIGN's invariants over every stored order: exactly one terminal
+ * Waits for quiet, then checks the invariants of docs/design.md over every stored order: exactly one terminal
  * status, at most one `order.processed`, stock conserved and never oversold, backlog empty.
  * Throws the full report on a violation.
  */

@@ -12,7 +12,7 @@ import type { Attempt, ClaimResult, OrderScripts } from '../scripts/order-script
 import { LeaseLostError, ShutdownAbortError } from './errors';
 import { sleep, withLease } from './lease-keeper';
 
-/** Tuning of the exactly-once consumer (see DESIGN.md "The exactly-once algorithm"). */
+/** Tuning of the exactly-once consumer (docs/design.md "The algorithm"). */
 export interface ConsumerOptions {
   replica: string;
   lockTtlMs: number;
@@ -45,7 +45,7 @@ export interface ConsumerTelemetry {
 }
 
 /**
- * DESIGN steps 2–7 for one replica: claims each announced or due order with a random-token lock,
+ * Design steps 2–8 (docs/design.md) for one replica: claims each announced or due order with a random-token lock,
  * runs the work under a renewed lease, commits through the fencing script, releases by
  * compare-and-delete on every other path, recovers the backlog on start, on every reconnect and
  * on a jittered interval, and drains on shutdown. Pub/Sub only makes orders fast; the backlog makes
@@ -109,7 +109,7 @@ export class ExactlyOnceConsumer {
     this.scheduleSweep();
   }
 
-  /** DESIGN step 7: stop taking work, wait for in-flight orders, hand back what is left. */
+  /** Design step 8: stop taking work, wait for in-flight orders, hand back what is left. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
@@ -165,7 +165,7 @@ export class ExactlyOnceConsumer {
     });
   }
 
-  /** DESIGN step 6: run claim → work → commit on every due backlog entry. */
+  /** Design step 6: run claim → work → commit on every due backlog entry. */
   private async sweep(): Promise<void> {
     try {
       for (;;) {

@@ -1,7 +1,7 @@
 import { RedisKeys } from './keys';
 
 describe('RedisKeys', () => {
-  it('uses exactly the DESIGN names when no namespace is set', () => {
+  it('uses exactly the names of docs/design.md when no namespace is set', () => {
     const keys = new RedisKeys();
     expect([keys.order('o1'), keys.pending, keys.dead, keys.idempotency('k'), keys.lock('o1'), keys.stock('A-1')]).toEqual([
       'order:o1',

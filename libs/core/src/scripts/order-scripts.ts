@@ -120,7 +120,7 @@ export class OrderScripts {
     this.acks = new ReplicationAcks(this.durable, durability?.replicas ?? 0, durability?.timeoutMs ?? 0);
   }
 
-  /** DESIGN step 1: store, backlog, idempotency record and PUBLISH, atomically. */
+  /** Design step 1 (docs/design.md): store, backlog, idempotency record and PUBLISH, atomically. */
   async accept(input: AcceptInput): Promise<AcceptResult> {
     const keys = [this.keys.order(input.orderId), this.keys.pending];
     if (input.idempotencyKey !== undefined) keys.push(this.keys.idempotency(input.idempotencyKey));
@@ -148,7 +148,7 @@ export class OrderScripts {
   }
 
   /**
-   * DESIGN step 2: SET lock NX PX for a PENDING order, counting the attempt. Not traced here: most
+   * Design step 2: SET lock NX PX for a PENDING order, counting the attempt. Not traced here: most
    * claims are lost, and the consumer records a won one into its processing span afterwards.
    */
   async claim(attempt: Attempt, lockTtlMs: number, maxAttempts: number, now: string): Promise<ClaimResult> {
@@ -210,7 +210,7 @@ export class OrderScripts {
     );
   }
 
-  /** DESIGN step 4: the fenced, all-or-nothing commit. `items` must be the ones the claim returned. */
+  /** Design step 4: the fenced, all-or-nothing commit. `items` must be the ones the claim returned. */
   async commit(attempt: Attempt, items: OrderItem[], now: string): Promise<CommitResult> {
     const { orderId, token } = attempt;
     const keys = [
