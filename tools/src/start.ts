@@ -269,7 +269,7 @@ async function main(): Promise<void> {
       detached: true,
       signal: startup.signal,
       env: {
-        // Behind Sentinel an order counts once the replica holds it (README "Redis high availability").
+        // Behind Sentinel an order counts once the replica holds it (docs/high-availability.md).
         REDIS_WAIT_REPLICAS: process.env.REDIS_WAIT_REPLICAS ?? (topology ? '1' : undefined),
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
         DD_ENV: process.env.DD_ENV ?? 'local',

@@ -122,8 +122,10 @@ describe('Redis over TLS, as an ACL user that may run only what the services nee
     }
   }, 30_000);
 
-  it('is the ACL line the README documents', () => {
-    expect(readFileSync(join(root, 'README.md'), 'utf8')).toContain(`ACL SETUSER eo on >PASSWORD ${serviceAclRules().join(' ')}\n`);
+  it('is the ACL line docs/high-availability.md documents', () => {
+    expect(readFileSync(join(root, 'docs/high-availability.md'), 'utf8')).toContain(
+      `ACL SETUSER eo on >PASSWORD ${serviceAclRules().join(' ')}\n`,
+    );
   });
 
   it('npm start names the refusal (WRONGPASS) instead of a timeout, without the password', async () => {

@@ -13,8 +13,8 @@ export interface FailoverRig extends FaultRig {
 
 /**
  * The topology's replicas and `REDIS_WAIT_REPLICAS`: 1 and 1 as the tests assert. For measurements,
- * `FAILOVER_REDIS_REPLICAS` (and `FAILOVER_WAIT_REPLICAS`, default the same) change them (README
- * "Redis high availability").
+ * `FAILOVER_REDIS_REPLICAS` (and `FAILOVER_WAIT_REPLICAS`, default the same) change them
+ * (docs/high-availability.md).
  */
 export const REDIS_REPLICAS = Number(process.env.FAILOVER_REDIS_REPLICAS ?? 1);
 const WAIT_REPLICAS = process.env.FAILOVER_WAIT_REPLICAS ?? String(REDIS_REPLICAS);
