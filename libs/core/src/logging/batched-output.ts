@@ -44,17 +44,24 @@ export class BatchedOutput {
   flush(): void {
     if (this.writing || this.broken || this.pending.length === 0) return;
     const lines = this.pending.length;
-    const batch = this.take();
+    this.writeOut(Buffer.from(this.take()), lines);
+  }
+
+  /** One write in flight at a time; a short write (a full pipe) goes on with the rest of its bytes. */
+  private writeOut(buffer: Buffer, lines: number): void {
     this.writing = true;
-    write(this.fd, batch, (error, written) => {
-      this.writing = false;
+    write(this.fd, buffer, 0, buffer.length, null, (error, written) => {
       if (error) {
+        this.writing = false;
         this.dropped += lines;
         this.breakOff();
         return;
       }
-      // A short write to a pipe: the rest goes first next time.
-      if (written < Buffer.byteLength(batch)) this.unshift(Buffer.from(batch).subarray(written).toString());
+      if (written < buffer.length) {
+        this.writeOut(buffer.subarray(written), lines);
+        return;
+      }
+      this.writing = false;
       if (this.pendingBytes >= FLUSH_AT_BYTES) this.flush();
     });
   }
@@ -76,11 +83,6 @@ export class BatchedOutput {
     this.pending = [];
     this.pendingBytes = 0;
     return batch;
-  }
-
-  private unshift(rest: string): void {
-    this.pending.unshift(rest);
-    this.pendingBytes += rest.length;
   }
 
   private breakOff(): void {
