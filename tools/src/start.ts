@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
-import { ConfigError, createRedis, loadCommonConfig, maskRedisUrl } from '@eo/core';
+import { ConfigError, createRedis, credentialsOf, loadCommonConfig, maskRedisUrl } from '@eo/core';
 import { REDIS_SERVER_BIN, RedisServer, repoRoot, SentinelTopology, serviceEntry, SystemHarness } from '@eo/testing';
 import { dataDirInUse, localDataDir, redisPidFile, removeLocalSystem, writeLocalSystem } from './local-system';
 import { logFormatter } from './log-format';
@@ -83,8 +83,7 @@ async function redisProblem(url: string): Promise<string | undefined> {
     connectionName: 'start:probe',
     offlineQueue: true,
     commandTimeoutMs: 3000,
-    tls: config.redisTls,
-    password: config.redisPassword,
+    ...credentialsOf(config),
   });
   let lastError: string | undefined;
   client.on('error', (err: Error) => (lastError = err.message));

@@ -10,7 +10,7 @@
  * INVENTORY_URL (comma-separated; default: the record too).
  */
 import type { Redis } from 'ioredis';
-import { createRedis, loadCommonConfig, maskRedisUrl, OrderStatus, RedisKeys } from '@eo/core';
+import { createRedis, credentialsOf, loadCommonConfig, maskRedisUrl, OrderStatus, RedisKeys } from '@eo/core';
 import { readLocalSystem } from './local-system';
 import { scanKeys } from './scan';
 
@@ -161,8 +161,7 @@ async function main(): Promise<void> {
     connectionName: 'status',
     offlineQueue: false,
     commandTimeoutMs: 10_000,
-    tls: config.redisTls,
-    password: config.redisPassword,
+    ...credentialsOf(config),
   });
   let lastError: string | undefined;
   redis.on('error', (err: Error) => (lastError = err.message));

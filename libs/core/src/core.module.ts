@@ -8,7 +8,7 @@ import type { CommonConfig } from './config/env';
 import { DURABILITY, type DurabilitySettings, RedisHealthIndicator, RedisReadiness } from './health/redis.health';
 import { LogEvent } from './events';
 import { DogStatsDMetrics, TracerMetrics } from './observability/metrics';
-import { redisOptionsFromUrl } from './redis/connection';
+import { credentialsOf, redisOptionsFromUrl } from './redis/connection';
 import { RedisKeys } from './redis/keys';
 import { OrderScripts } from './scripts/order-scripts';
 
@@ -103,8 +103,7 @@ export class CoreModule implements OnApplicationShutdown {
             connectionName: `${config.service}:${config.replica}:${name}`,
             offlineQueue: !failFast,
             commandTimeoutMs: config.redisCommandTimeoutMs,
-            tls: config.redisTls,
-            password: config.redisPassword,
+            ...credentialsOf(config),
           }),
           onClientReady: (client) => watch(client, name, logger),
         },

@@ -1,5 +1,5 @@
 import Redis, { type RedisOptions } from 'ioredis';
-import { ConfigError, maskRedisUrl, type RedisTlsFiles } from '../config/env';
+import { type CommonConfig, ConfigError, maskRedisUrl, type RedisTlsFiles } from '../config/env';
 
 /** How a connection should behave when Redis is away. */
 export interface ConnectionPolicy {
@@ -81,6 +81,11 @@ export function redisOptionsFromUrl(url: string, policy: ConnectionPolicy): Redi
     db: db === '' ? 0 : Number(db),
     tls: parsed.protocol === 'rediss:' ? tls : undefined,
   };
+}
+
+/** The parts of a {@link ConnectionPolicy} that come from the configuration: TLS files and `REDIS_PASSWORD`. */
+export function credentialsOf(config: Pick<CommonConfig, 'redisTls' | 'redisPassword'>): Pick<ConnectionPolicy, 'tls' | 'password'> {
+  return { tls: config.redisTls, password: config.redisPassword };
 }
 
 /** Creates a (not yet connected) ioredis client for `url` with the given policy. */
