@@ -3,7 +3,7 @@
 # One Dockerfile, one target per service:
 #   docker build --target order     -t eo-order:0.1.0 .
 #   docker build --target inventory -t eo-inventory:0.1.0 .
-# Both services are built from the same workspaces (libs/core is half of each), so the install and the
+# Both services are built from the same workspaces (the three libs are half of each), so the install and the
 # `tsc -b` run are shared stages and the two targets differ only in which dist/, port and command they
 # carry. Two Dockerfiles would repeat every line but three.
 
@@ -14,27 +14,32 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY libs/core/package.json libs/core/
+COPY libs/exactly-once/package.json libs/exactly-once/
+COPY libs/contract/package.json libs/contract/
+COPY libs/platform/package.json libs/platform/
 COPY libs/testing/package.json libs/testing/
 COPY order/package.json order/
 COPY inventory/package.json inventory/
 COPY tools/package.json tools/
 
-# Compiles libs/core, order and inventory (dev dependencies for tsc only live here).
+# Compiles the libs, order and inventory (dev dependencies for tsc only live here).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY --from=manifests /app ./
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --workspace libs/core --workspace order --workspace inventory --include-workspace-root \
+    npm ci --workspace libs/exactly-once --workspace libs/contract --workspace libs/platform \
+      --workspace order --workspace inventory --include-workspace-root \
       --ignore-scripts --no-audit --no-fund
 COPY tsconfig.base.json ./
-COPY libs/core libs/core
+COPY libs/exactly-once libs/exactly-once
+COPY libs/contract libs/contract
+COPY libs/platform libs/platform
 COPY order order
 COPY inventory inventory
 RUN npx tsc -b order inventory
 
-# Production dependencies of both services from the lock file; @eo/core stays a workspace symlink
-# (node_modules/@eo/core -> ../../libs/core), exactly as in the repository. No dependency has an
+# Production dependencies of both services from the lock file; the @eo/* libs stay workspace symlinks
+# (node_modules/@eo/platform -> ../../libs/platform), exactly as in the repository. No dependency has an
 # install script, so none is run.
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
@@ -43,7 +48,7 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --workspace order --workspace inventory --omit=dev --ignore-scripts --no-audit --no-fund
 
 # What both services run on: tini as PID 1 (forwards SIGTERM to node, reaps zombies), the shared
-# node_modules and libs/core (dist + the Lua scripts it loads at runtime from libs/core/lua).
+# node_modules and the libs (dist, and the engine's Lua scripts and includes it loads at runtime).
 FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
@@ -52,9 +57,13 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=prod-deps /app/package.json ./
 COPY --from=prod-deps /app/node_modules node_modules
-COPY --from=build /app/libs/core/package.json libs/core/
-COPY --from=build /app/libs/core/dist libs/core/dist
-COPY --from=build /app/libs/core/lua libs/core/lua
+COPY --from=build /app/libs/exactly-once/package.json libs/exactly-once/
+COPY --from=build /app/libs/exactly-once/dist libs/exactly-once/dist
+COPY --from=build /app/libs/exactly-once/lua libs/exactly-once/lua
+COPY --from=build /app/libs/contract/package.json libs/contract/
+COPY --from=build /app/libs/contract/dist libs/contract/dist
+COPY --from=build /app/libs/platform/package.json libs/platform/
+COPY --from=build /app/libs/platform/dist libs/platform/dist
 # Numeric, so Kubernetes' runAsNonRoot can verify it (uid 1000 is the image's `node` user).
 USER 1000:1000
 ENTRYPOINT ["/usr/bin/tini", "--"]
@@ -74,6 +83,7 @@ ENV PORT=3001 \
     DD_VERSION=${VERSION}
 COPY --from=build /app/order/package.json order/
 COPY --from=build /app/order/dist order/dist
+COPY --from=build /app/order/lua order/lua
 EXPOSE 3001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/ready',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
@@ -94,6 +104,7 @@ ENV PORT=3002 \
     DD_VERSION=${VERSION}
 COPY --from=build /app/inventory/package.json inventory/
 COPY --from=build /app/inventory/dist inventory/dist
+COPY --from=build /app/inventory/lua inventory/lua
 EXPOSE 3002
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/ready',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

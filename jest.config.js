@@ -18,8 +18,10 @@ const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@eo/core/instrumentation$': '<rootDir>/libs/core/src/observability/instrumentation',
-    '^@eo/(core|testing)$': '<rootDir>/libs/$1/src',
+    '^@eo/platform/instrumentation$': '<rootDir>/libs/platform/src/observability/instrumentation',
+    '^@eo/(exactly-once|contract|platform|testing)$': '<rootDir>/libs/$1/src',
+    '^@eo/inventory/scripts$': '<rootDir>/inventory/src/stock/stock.scripts',
+    '^@eo/order/scripts$': '<rootDir>/order/src/orders/order.scripts',
   },
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
 };
@@ -31,7 +33,7 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{libs/*,order,inventory}/{src,test}/**/*.{spec,test}.ts'],
+      testMatch: ['<rootDir>/{libs/*,order,inventory}/{src,test}/**/*.{spec,test}.ts', '<rootDir>/test/integration/**/*.test.ts'],
     },
     {
       ...shared,

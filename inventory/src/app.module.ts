@@ -1,9 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { CoreModule, type Logger } from '@eo/core';
+import { PlatformModule, type Logger } from '@eo/platform';
 import { INVENTORY_CONFIG, type InventoryConfig } from './config';
 import { HealthModule } from './health/health.module';
 import { ReservationsModule } from './reservations/reservations.module';
-import { StockModule } from './stock/stock.module';
 
 /** Root module of one inventory replica. */
 @Module({})
@@ -12,7 +11,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [CoreModule.forRoot({ config, logger, failFastCommands: false }), ReservationsModule, StockModule, HealthModule],
+      imports: [PlatformModule.forRoot({ config, logger, failFastCommands: false }), ReservationsModule, HealthModule],
       providers: [{ provide: INVENTORY_CONFIG, useValue: config }],
       exports: [INVENTORY_CONFIG],
     };

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { installErrorHandling, type Logger, NestPinoLogger } from '@eo/core';
+import { installErrorHandling, type Logger, NestPinoLogger } from '@eo/platform';
 import { AppModule } from './app.module';
 import type { InventoryConfig } from './config';
 

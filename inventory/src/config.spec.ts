@@ -1,4 +1,4 @@
-import { ConfigError } from '@eo/core';
+import { ConfigError } from '@eo/platform';
 import { loadInventoryConfig } from './config';
 
 describe('loadInventoryConfig', () => {

@@ -1,7 +1,8 @@
-import { type CommonConfig, ConfigError, type ConsumerOptions, type Env, intVar, loadCommonConfig, stringVar } from '@eo/core';
+import type { ConsumerTuning } from '@eo/exactly-once';
+import { type CommonConfig, ConfigError, type Env, intVar, loadCommonConfig, stringVar } from '@eo/platform';
 
 /** Inventory service settings (README "Configuration"): the consumer's tuning plus the simulated work. */
-export interface InventoryConfig extends CommonConfig, ConsumerOptions {
+export interface InventoryConfig extends CommonConfig, ConsumerTuning {
   workDelayMs: number;
   /**
    * Test-only fault injection: the work step throws for orders holding a SKU with this prefix, so

@@ -1,5 +1,6 @@
 import './instrumentation';
-import { LogEvent, createLogger, exitOnConfigError, exitOnSignals, maskRedisUrl } from '@eo/core';
+import { LogEvent } from '@eo/contract';
+import { createLogger, exitOnConfigError, exitOnSignals, maskRedisUrl } from '@eo/platform';
 import { createInventoryApp } from './app';
 import { type InventoryConfig, loadInventoryConfig } from './config';
 

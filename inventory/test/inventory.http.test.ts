@@ -1,8 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Redis } from 'ioredis';
-import { buildEnvelope, createLogger, OrderScripts, RedisKeys, sleep } from '@eo/core';
-import { RedisServer } from '@eo/testing';
+import { buildEnvelope, RedisKeys } from '@eo/contract';
+import { sleep } from '@eo/exactly-once';
+import { createLogger } from '@eo/platform';
+import { OrderLifecycleScripts, RedisServer } from '@eo/testing';
 import { createInventoryApp } from '../src/app';
 import { loadInventoryConfig } from '../src/config';
 
@@ -17,7 +19,7 @@ interface Replica {
 let server: RedisServer;
 let redis: Redis;
 const keys = new RedisKeys();
-let scripts: OrderScripts;
+let scripts: OrderLifecycleScripts;
 let replicas: Replica[] = [];
 
 async function startReplica(name: string): Promise<Replica> {
@@ -70,7 +72,7 @@ async function waitForReady(replica: Replica, expected: number, timeoutMs = 10_0
 beforeAll(async () => {
   server = await RedisServer.start();
   redis = server.client();
-  scripts = new OrderScripts(redis, keys);
+  scripts = new OrderLifecycleScripts(redis, keys);
   replicas = [await startReplica('inventory-0'), await startReplica('inventory-1')];
   await Promise.all(replicas.map((r) => waitForReady(r, 200)));
 });

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { CoreModule, type Logger } from '@eo/core';
+import { PlatformModule, type Logger } from '@eo/platform';
 import type { OrderConfig } from './config';
 import { HealthModule } from './health/health.module';
 import { AdminModule } from './admin/admin.module';
@@ -14,10 +14,14 @@ export class AppModule {
       module: AppModule,
       imports: [
         // Fail-fast commands: while Redis is away a POST answers 503 at once instead of queueing.
-        CoreModule.forRoot({ config, logger, failFastCommands: true }),
+        PlatformModule.forRoot({ config, logger, failFastCommands: true }),
         AdminModule.forRoot(
           config.adminToken,
-          OrdersModule.forRoot({ recoveryGraceMs: config.recoveryGraceMs, idempotencyTtlSeconds: config.idempotencyTtlSeconds }),
+          OrdersModule.forRoot({
+            recoveryGraceMs: config.recoveryGraceMs,
+            idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+            retentionMs: config.orderRetentionMs,
+          }),
         ),
         HealthModule,
       ],

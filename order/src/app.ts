@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { NestPinoLogger, installErrorHandling, type Logger } from '@eo/core';
+import { NestPinoLogger, installErrorHandling, type Logger } from '@eo/platform';
 import { AppModule } from './app.module';
 import type { OrderConfig } from './config';
 

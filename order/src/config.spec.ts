@@ -1,4 +1,4 @@
-import { ConfigError } from '@eo/core';
+import { ConfigError } from '@eo/platform';
 import { loadOrderConfig } from './config';
 
 function thrownBy(fn: () => unknown): unknown {

@@ -1,4 +1,4 @@
-import { ConfigError, intVar, loadCommonConfig, type CommonConfig, type Env } from '@eo/core';
+import { ConfigError, intVar, loadCommonConfig, type CommonConfig, type Env } from '@eo/platform';
 
 /** The order service's settings: the shared ones plus how accepted orders are recorded. */
 export interface OrderConfig extends CommonConfig {

@@ -1,5 +1,6 @@
 import './instrumentation';
-import { ConfigError, LogEvent, createLogger, exitOnConfigError, exitOnSignals, maskRedisUrl } from '@eo/core';
+import { LogEvent } from '@eo/contract';
+import { ConfigError, createLogger, exitOnConfigError, exitOnSignals, maskRedisUrl } from '@eo/platform';
 import { createOrderApp } from './app';
 import { loadOrderConfig } from './config';
 

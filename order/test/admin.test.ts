@@ -19,7 +19,9 @@ async function failedOrder(reason?: string): Promise<string> {
 describe('the admin API (ADMIN_TOKEN)', () => {
   it('answers 401 without the bearer token or with another one, and says how to authenticate', async () => {
     const orderId = await failedOrder();
-    for (const headers of [{}, { authorization: 'Bearer not-the-token-at-all' }, { authorization: TOKEN }]) {
+    for (const headers of [{}, { authorization: 'Bearer not-the-token-at-all' }, { authorization: TOKEN }] as Array<
+      Record<string, string>
+    >) {
       for (const [path, method] of [
         ['/orders?status=FAILED', 'GET'],
         [`/orders/${orderId}/retry`, 'POST'],

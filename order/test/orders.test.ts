@@ -1,4 +1,4 @@
-import { OrderStatus, parseEnvelope } from '@eo/core';
+import { OrderStatus, parseEnvelope } from '@eo/contract';
 import { hashOrderBody } from '../src/orders/orders.service';
 import { OrderService, item, sleep, type ApiResponse } from './support/order-service';
 

@@ -14,7 +14,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { createRedis, isTerminal, RedisKeys, type OrderItem } from '@eo/core';
+import { isTerminal, RedisKeys, type OrderItem } from '@eo/contract';
+import { createRedis } from '@eo/platform';
 import {
   answers,
   checkInvariants,

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { redisOptionsFromUrl } from '@eo/core';
+import { redisOptionsFromUrl } from '@eo/platform';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isTerminal, LogEvent, type OrderItem } from '@eo/core';
+import { isTerminal, LogEvent, type OrderItem } from '@eo/contract';
 import {
   checkInvariants,
   FaultInjector,

@@ -10,7 +10,8 @@
  * INVENTORY_URL (comma-separated; default: the record too).
  */
 import type { Redis } from 'ioredis';
-import { createRedis, credentialsOf, loadCommonConfig, maskRedisUrl, OrderStatus, RedisKeys } from '@eo/core';
+import { OrderStatus, RedisKeys } from '@eo/contract';
+import { createRedis, credentialsOf, loadCommonConfig, maskRedisUrl } from '@eo/platform';
 import { readLocalSystem } from './local-system';
 import { scanKeys } from './scan';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { serviceAclRules } from '@eo/core';
+import { serviceAclRules } from '@eo/platform';
 import {
   freePort,
   makeTestCertificates,

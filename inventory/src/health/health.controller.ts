@@ -1,14 +1,14 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, type HealthCheckResult } from '@nestjs/terminus';
-import { RedisReadiness } from '@eo/core';
-import { OrderPlacedListener } from '../reservations/order-placed.listener';
+import { RedisReadiness } from '@eo/platform';
+import { OrderWorker } from '../reservations/order.worker';
 
 /** Liveness (the process serves HTTP) and readiness (Redis answers, `order_updates` subscribed). */
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly readiness: RedisReadiness,
-    private readonly listener: OrderPlacedListener,
+    private readonly worker: OrderWorker,
   ) {}
 
   @Get('live')
@@ -19,6 +19,6 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
-    return this.readiness.check(() => (this.listener.consumer.isSubscribed ? undefined : 'not subscribed to order_updates'));
+    return this.readiness.check(() => (this.worker.consumer.isSubscribed ? undefined : 'not subscribed to order_updates'));
   }
 }

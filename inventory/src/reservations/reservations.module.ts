@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
-import { OrderPlacedListener } from './order-placed.listener';
+import { StockModule } from '../stock/stock.module';
+import { OrderWorker } from './order.worker';
 import { ReservationsService } from './reservations.service';
 
 /** Consumes `order_updates` and reserves stock exactly once per order. */
 @Module({
-  providers: [ReservationsService, OrderPlacedListener],
-  exports: [OrderPlacedListener],
+  imports: [StockModule],
+  providers: [ReservationsService, OrderWorker],
+  exports: [OrderWorker],
 })
 export class ReservationsModule {}

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type ClaimedOrder, sleep } from '@eo/core';
+import type { OrderItem } from '@eo/contract';
+import { sleep } from '@eo/exactly-once';
 import { INVENTORY_CONFIG, type InventoryConfig } from '../config';
 
 /** The failure INVENTORY_FAIL_SKU_PREFIX injects (test-only; see InventoryConfig.failSkuPrefix). */
@@ -11,17 +12,17 @@ export class InjectedFaultError extends Error {
 }
 
 /**
- * The work between claim and commit. The reservation itself is applied atomically by the commit
- * script; this step stands for the downstream call a real inventory makes first (a warehouse API,
- * a fraud check), simulated by `INVENTORY_WORK_DELAY_MS`. It honours `signal`, so a lost lease or a
- * shutdown stops it at once.
+ * The work between claim and commit. The reservation itself is applied atomically by
+ * `reserve-stock.lua`; this step stands for the downstream call a real inventory makes first (a
+ * warehouse API, a fraud check), simulated by `INVENTORY_WORK_DELAY_MS`. It honours `signal`, so a
+ * lost lease or a shutdown stops it at once.
  */
 @Injectable()
 export class ReservationsService {
   constructor(@Inject(INVENTORY_CONFIG) private readonly config: InventoryConfig) {}
 
   /** Runs the pre-commit work for one claimed order. */
-  async prepare(order: ClaimedOrder, signal: AbortSignal): Promise<void> {
+  async prepare(order: { orderId: string; items: OrderItem[] }, signal: AbortSignal): Promise<void> {
     if (this.config.workDelayMs > 0) await sleep(this.config.workDelayMs, signal);
     const prefix = this.config.failSkuPrefix;
     const poisoned = prefix === undefined ? undefined : order.items.find((item) => item.sku.startsWith(prefix));

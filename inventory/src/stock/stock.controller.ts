@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, NotFoundException, Param, Put, Query } from '@nestjs/common';
-import { FieldValidationException, OrderLimits } from '@eo/core';
+import { OrderLimits } from '@eo/contract';
+import { FieldValidationException } from '@eo/platform';
 import { type StockPage, StockService, type StockView } from './stock.service';
 
 function checkSku(sku: string): void {

@@ -1,5 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { COMMANDS, NotAcknowledgedError, OrderScripts, RedisKeys, RedisUnavailableException } from '@eo/core';
+import { RedisKeys } from '@eo/contract';
+import { NotAcknowledgedError } from '@eo/exactly-once';
+import { COMMANDS, RedisUnavailableException } from '@eo/platform';
+import { StockScripts } from './stock.scripts';
 import type { Redis } from 'ioredis';
 
 /** One SKU's stock. */
@@ -15,13 +18,13 @@ export interface StockPage {
   nextCursor: string | null;
 }
 
-/** Reads and sets stock. Reservations never go through here: only the commit script moves stock. */
+/** Reads and sets stock. Reservations never go through here: only `reserve-stock.lua` moves stock. */
 @Injectable()
 export class StockService {
   constructor(
     @Inject(COMMANDS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly scripts: OrderScripts,
+    private readonly scripts: StockScripts,
   ) {}
 
   /**

@@ -1,5 +1,5 @@
-import type { OrderItem } from '@eo/core';
-import { buildEnvelope } from '@eo/core';
+import type { OrderItem } from '@eo/contract';
+import { buildEnvelope } from '@eo/contract';
 import { delay } from './http';
 import type { ServiceProcess } from './service-process';
 import type { SystemHarness } from './system';

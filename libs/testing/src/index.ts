@@ -7,3 +7,4 @@ export * from './system';
 export * from './faults';
 export * from './sentinel';
 export * from './tls';
+export * from './order-scripts';

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { LogEvent, OrderScripts, RedisKeys, type OrderItem } from '@eo/core';
+import { LogEvent, RedisKeys, type OrderItem } from '@eo/contract';
+import { OrderLifecycleScripts } from './order-scripts';
 import { checkInvariants, formatReport } from './invariants';
 import { RedisServer } from './redis-server';
 import type { LogLine } from './service-process';
@@ -20,7 +21,7 @@ afterAll(async () => {
 /** A run planted straight through the real Lua scripts, in its own namespace. */
 class PlantedRun {
   readonly keys = new RedisKeys(`inv-${++seq}`);
-  readonly scripts = new OrderScripts(redis, this.keys);
+  readonly scripts = new OrderLifecycleScripts(redis, this.keys);
   readonly accepted: string[] = [];
   readonly logs: LogLine[] = [];
   readonly initialStock: Record<string, number> = {};

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LogEvent, OrderStatus, type OrderItem, type RedisKeys } from '@eo/core';
+import { LogEvent, OrderStatus, type OrderItem, type RedisKeys } from '@eo/contract';
 import { mapLimit, requestJson } from './http';
 import type { LogLine } from './service-process';
 

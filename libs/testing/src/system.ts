@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { createRedis, OrderScripts, OrderStatus, RedisKeys, type OrderItem, type OrderView } from '@eo/core';
+import { OrderStatus, RedisKeys, type OrderItem, type OrderView } from '@eo/contract';
+import { createRedis } from '@eo/platform';
+import { ScriptClient } from '@eo/exactly-once';
+import { StockScripts } from '@eo/inventory/scripts';
 
-export type { OrderView } from '@eo/core';
+export type { OrderView } from '@eo/contract';
 import { delay, mapLimit, requestJson, type HttpReply } from './http';
 import { repoRoot, serviceEntry } from './paths';
 import { freePort, RedisServer } from './redis-server';
@@ -71,7 +74,7 @@ export class SystemHarness {
   readonly keys: RedisKeys;
   readonly order: ServiceProcess;
   readonly inventory: ServiceProcess[] = [];
-  private readonly scripts: OrderScripts;
+  private readonly stock: StockScripts;
   private readonly root = repoRoot();
   /** Services that exited without being asked to, in order (a test usually expects none). */
   readonly crashes: Array<{ name: string; result: ExitResult }> = [];
@@ -92,7 +95,7 @@ export class SystemHarness {
     // The services' own URL parser, so Sentinel and TLS URLs work here too.
     this.redis = createRedis(redisUrl, { connectionName: 'harness', offlineQueue: true, commandTimeoutMs: 30_000 });
     this.redis.on('error', () => undefined); // reconnects on its own (Redis restart tests)
-    this.scripts = new OrderScripts(this.redis, this.keys);
+    this.stock = new StockScripts(new ScriptClient(this.redis), this.keys);
     this.nextInventoryPort = options.ports?.inventory;
     this.order = this.createProcess('order', 'order', orderPort, options.ports === undefined, {
       DD_SERVICE: 'order',
@@ -290,9 +293,9 @@ export class SystemHarness {
     });
   }
 
-  /** Sets a SKU's available stock through the shared set-stock script (no replica needed). */
+  /** Sets a SKU's available stock through the inventory's set-stock script (no replica needed). */
   async seedStock(sku: string, available: number): Promise<void> {
-    await this.scripts.setStock(sku, available);
+    await this.stock.setStock(sku, available);
   }
 
   /** A fresh order id prefix or SKU prefix, unique per call. */

@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
-import { FieldValidationException, OrderStatus, type OrderStatusName, type Validated } from '@eo/core';
+import { OrderStatus, type OrderStatusName, type Validated } from '@eo/contract';
+import { FieldValidationException } from '@eo/platform';
 import { validateOrderIdParam } from '../orders/order-request.validation';
 import { AdminGuard } from './admin.guard';
 import { AdminService, type OrderPage } from './admin.service';

@@ -1,19 +1,9 @@
 import { ConflictException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import {
-  buildEnvelope,
-  COMMANDS,
-  LOGGER,
-  LogEvent,
-  METRICS,
-  type Metrics,
-  OrderScripts,
-  OrderStatus,
-  type OrderItem,
-  type OrderStatusName,
-  RedisKeys,
-  type Logger,
-} from '@eo/core';
+import { buildEnvelope, LogEvent, OrderStatus, type OrderItem, type OrderStatusName, RedisKeys } from '@eo/contract';
+import { type Metrics } from '@eo/exactly-once';
+import { COMMANDS, LOGGER, METRICS, type Logger } from '@eo/platform';
+import { OrderScripts } from '../orders/order.scripts';
 import { ORDERS_SETTINGS, type OrdersSettings, READ_UNAVAILABLE, callRedis } from '../orders/orders.service';
 import { TracePropagator } from '../orders/trace-propagator';
 

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, type HealthCheckResult } from '@nestjs/terminus';
-import { RedisReadiness } from '@eo/core';
+import { RedisReadiness } from '@eo/platform';
 import { OrderStatusWatcher } from '../orders/order-status.watcher';
 
 /** Liveness (the process serves HTTP) and readiness (Redis answers, `order_status` subscribed for `?waitMs`). */

@@ -1,4 +1,4 @@
-import { isValidOrderId, validateItems, type Validated } from '@eo/core';
+import { isValidOrderId, validateItems, type Validated } from '@eo/contract';
 import type { PlaceOrderRequest } from './order.dto';
 
 /** Longest `GET ?waitMs` hold. */

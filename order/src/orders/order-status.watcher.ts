@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { LOGGER, LogEvent, RedisKeys, SUBSCRIBER, type Logger } from '@eo/core';
+import { LogEvent, RedisKeys } from '@eo/contract';
+import { LOGGER, SUBSCRIBER, type Logger } from '@eo/platform';
 
 /** Why a wait ended: the order may have changed (read it again), time ran out, or the app is closing. */
 export type WakeReason = 'changed' | 'timeout' | 'closing';

@@ -1,6 +1,6 @@
-import type { OrderItem, OrderStatus, OrderStatusName, OrderView } from '@eo/core';
+import type { OrderItem, OrderStatus, OrderStatusName, OrderView } from '@eo/contract';
 
-export type { OrderView } from '@eo/core';
+export type { OrderView } from '@eo/contract';
 
 /** A validated `POST /orders` body. */
 export interface PlaceOrderRequest {

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, Param, Post, Query, Res } from '@nestjs/common';
-import { FieldValidationException, type Validated } from '@eo/core';
+import { type Validated } from '@eo/contract';
+import { FieldValidationException } from '@eo/platform';
 import type { AcceptedOrder, OrderView } from './order.dto';
 import { validateIdempotencyKey, validateOrderIdParam, validatePlaceOrder, validateWaitMs } from './order-request.validation';
 import { OrdersService } from './orders.service';

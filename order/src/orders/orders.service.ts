@@ -1,23 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import {
-  COMMANDS,
-  FieldValidationException,
-  LOGGER,
-  LogEvent,
-  METRICS,
-  NotAcknowledgedError,
-  Metric,
-  type Metrics,
-  OrderScripts,
-  OrderStatus,
-  RedisKeys,
-  RedisUnavailableException,
-  buildEnvelope,
-  isTerminal,
-  type Logger,
-} from '@eo/core';
+import { LogEvent, Metric, OrderStatus, RedisKeys, buildEnvelope, isTerminal } from '@eo/contract';
+import { NotAcknowledgedError, type Metrics } from '@eo/exactly-once';
+import { COMMANDS, FieldValidationException, LOGGER, METRICS, RedisUnavailableException, type Logger } from '@eo/platform';
+import { OrderScripts } from './order.scripts';
 import { toOrderView, type AcceptedOrder, type OrderView, type PlaceOrderRequest } from './order.dto';
 import { OrderStatusWatcher } from './order-status.watcher';
 import { TracePropagator } from './trace-propagator';
@@ -25,10 +12,11 @@ import { TracePropagator } from './trace-propagator';
 /** Injection token of {@link OrdersSettings}. */
 export const ORDERS_SETTINGS = Symbol('ORDERS_SETTINGS');
 
-/** How accepted orders are recorded (from `RECOVERY_GRACE_MS` and `IDEMPOTENCY_TTL_SECONDS`). */
+/** How accepted orders are recorded (from `RECOVERY_GRACE_MS`, `IDEMPOTENCY_TTL_SECONDS` and `ORDER_RETENTION_MS`). */
 export interface OrdersSettings {
   recoveryGraceMs: number;
   idempotencyTtlSeconds: number;
+  retentionMs: number;
 }
 
 /** What `POST /orders` answers: 202 for a new order, 200 with the stored order for a replay. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { activeTraceHeaders } from '@eo/core';
+import { activeTraceHeaders } from '@eo/platform';
 
 /**
  * Supplies the propagation headers (Datadog and W3C) of the request's active trace. They travel in

@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Redis } from 'ioredis';
-import { OrderScripts, RedisKeys, createLogger, type Env, type OrderItem } from '@eo/core';
-import { RedisServer } from '@eo/testing';
+import { RedisKeys, type OrderItem } from '@eo/contract';
+import { createLogger, type Env } from '@eo/platform';
+import { OrderLifecycleScripts, RedisServer } from '@eo/testing';
 import { createOrderApp } from '../../src/app';
 import { loadOrderConfig, type OrderConfig } from '../../src/config';
 
@@ -39,7 +40,7 @@ export class OrderService {
     /** A test-side client (not the app's); reconnects by itself after a Redis restart. */
     readonly redis: Redis,
     readonly keys: RedisKeys,
-    readonly scripts: OrderScripts,
+    readonly scripts: OrderLifecycleScripts,
     readonly logs: LogLine[],
   ) {}
 
@@ -60,7 +61,16 @@ export class OrderService {
     const { port } = app.getHttpServer().address() as AddressInfo;
     const redis = server.client();
     const keys = new RedisKeys(config.redisNamespace);
-    const service = new OrderService(server, app, config, `http://127.0.0.1:${port}`, redis, keys, new OrderScripts(redis, keys), logs);
+    const service = new OrderService(
+      server,
+      app,
+      config,
+      `http://127.0.0.1:${port}`,
+      redis,
+      keys,
+      new OrderLifecycleScripts(redis, keys),
+      logs,
+    );
     await service.waitUntilReady();
     return service;
   }

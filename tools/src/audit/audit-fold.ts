@@ -1,4 +1,4 @@
-import { LogEvent } from '@eo/core';
+import { LogEvent } from '@eo/contract';
 import type { LogRecord, ParsedLine } from './log-lines';
 
 /** The events the audit reads; the Datadog query asks for exactly these. */

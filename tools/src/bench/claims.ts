@@ -18,7 +18,7 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
-import { buildEnvelope, type RedisKeys } from '@eo/core';
+import { buildEnvelope, type RedisKeys } from '@eo/contract';
 import { delay, RedisServer, SystemHarness } from '@eo/testing';
 import { startAgentSink } from './agent-sink';
 import { cpuTimes } from './proc';

@@ -25,10 +25,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { cpus, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
-import { LogEvent, SCRIPTS, scriptSource, type OrderItem, type RedisKeys, type ScriptName } from '@eo/core';
+import { LogEvent, type OrderItem, type RedisKeys } from '@eo/contract';
+import { ENGINE_SCRIPTS, scriptSource, type ScriptSet } from '@eo/exactly-once';
+import { STOCK_SCRIPTS } from '@eo/inventory/scripts';
+import { ORDER_SCRIPTS } from '@eo/order/scripts';
 import { checkInvariants, delay, formatReport, RedisServer, repoRoot, SystemHarness, type InvariantReport } from '@eo/testing';
 import { startAgentSink } from './agent-sink';
 import { pacedLoad } from './paced-load';
@@ -443,7 +446,7 @@ interface RoundTrips {
   orders: number;
   /** Commands sent by the services per order (EVALSHA by script name), without the sweep. */
   perOrder: number;
-  /** The same, including background sweeps (due-orders) seen in the window. */
+  /** The same, including background sweeps (due) seen in the window. */
   perOrderWithSweeps: number;
   byCommand: Record<string, number>;
   byProcess: Record<string, number>;
@@ -457,7 +460,10 @@ function sha1(text: string): string {
 }
 
 const SCRIPT_BY_SHA = new Map<string, string>(
-  (Object.keys(SCRIPTS) as ScriptName[]).map((name) => [sha1(scriptSource(name)), SCRIPTS[name].file.replace(/\.lua$/, '')]),
+  Object.values<ScriptSet[string]>({ ...ENGINE_SCRIPTS, ...ORDER_SCRIPTS, ...STOCK_SCRIPTS }).map(({ file }) => [
+    sha1(scriptSource(file)),
+    basename(file, '.lua'),
+  ]),
 );
 
 function commandLabel(args: string[]): string {
@@ -495,7 +501,7 @@ async function monitorSample(server: RedisServer, harness: SystemHarness, connec
         return;
       }
       if (label === 'monitor') return;
-      if (label.endsWith(' due-orders')) sweeps++;
+      if (label.endsWith(' due')) sweeps++;
       byCommand[label] = (byCommand[label] ?? 0) + 1;
       const owner = (names.get(source) ?? source).split(':').slice(0, 2).join(':');
       byProcess[owner] = (byProcess[owner] ?? 0) + 1;

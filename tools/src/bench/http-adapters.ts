@@ -12,7 +12,8 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import autocannon from 'autocannon';
-import { FieldValidationException, validateItems } from '@eo/core';
+import { validateItems } from '@eo/contract';
+import { FieldValidationException } from '@eo/platform';
 
 type AdapterName = 'fastify' | 'express';
 

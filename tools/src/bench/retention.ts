@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RedisKeys } from '@eo/core';
+import type { RedisKeys } from '@eo/contract';
 import { RedisServer, SystemHarness } from '@eo/testing';
 import { scanKeys } from '../scan';
 import { pacedLoad } from './paced-load';

@@ -4,7 +4,7 @@
  * and the `prod-deps` stage's `npm ci` run for real (registry or npm cache); the `build` stage is
  * the repository's own `npm run build` output; apt-get steps are skipped. Running the services from
  * that directory proves the image has everything they load at runtime (production dependencies
- * only, @eo/core's symlink, its dist and Lua scripts).
+ * only, the @eo libs' symlinks, their dist, and the Lua scripts of the engine and the service).
  */
 import { execSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { v1 } from '@datadog/datadog-api-client';
-import { LogEvent, Metric } from '@eo/core';
+import { LogEvent, Metric } from '@eo/contract';
 import { repoRoot } from '@eo/testing';
 
 /**

@@ -69,14 +69,14 @@ describe('Datadog tracing across Pub/Sub (dd-trace against a fake agent)', () =>
     expect(process.meta).toMatchObject({ 'order.id': orderId, 'lock.outcome': 'claimed', replica: String(processed.replica) });
     // The claim is the span's first child: it runs untraced until it is won, then is recorded with
     // its real times inside the backdated processing span.
-    const claim = await waitFor('the claim-order span under order.process', () =>
-      trace().find((s) => s.parent_id === process.span_id && s.resource === 'claim-order'),
+    const claim = await waitFor('the claim span under order.process', () =>
+      trace().find((s) => s.parent_id === process.span_id && s.resource === 'claim'),
     );
     expect(claim).toMatchObject({ name: 'redis.script', service: 'inventory', type: 'redis' });
     expect(claim.start).toBeGreaterThanOrEqual(process.start);
     expect(claim.start + claim.duration).toBeLessThanOrEqual(process.start + process.duration);
-    const commit = await waitFor('the commit-order span under order.process', () =>
-      trace().find((s) => s.parent_id === process.span_id && s.resource === 'commit-order'),
+    const commit = await waitFor('the reserve-stock span under order.process', () =>
+      trace().find((s) => s.parent_id === process.span_id && s.resource === 'reserve-stock'),
     );
     expect(commit.start).toBeGreaterThanOrEqual(claim.start + claim.duration);
     traced = { traceId, winner: String(processed.replica) };

@@ -48,15 +48,18 @@ describe('the Dockerfile', () => {
         'com.datadoghq.tags.service': target,
         'com.datadoghq.tags.version': '1.2.3',
       });
-      // The runtime image carries the service's dist, libs/core's dist and its Lua scripts, and the
+      // The runtime image carries the service's dist and Lua scripts, the libs' dist and the engine's Lua, and the
       // production node_modules — nothing from the build stage's dev dependencies.
       const copies = image.steps.filter((s) => s.keyword === 'COPY').map((s) => s.args);
       expect(copies).toEqual(
         expect.arrayContaining([
           '--from=prod-deps /app/node_modules node_modules',
-          '--from=build /app/libs/core/dist libs/core/dist',
-          '--from=build /app/libs/core/lua libs/core/lua',
+          '--from=build /app/libs/exactly-once/dist libs/exactly-once/dist',
+          '--from=build /app/libs/exactly-once/lua libs/exactly-once/lua',
+          '--from=build /app/libs/contract/dist libs/contract/dist',
+          '--from=build /app/libs/platform/dist libs/platform/dist',
           `--from=build /app/${target}/dist ${target}/dist`,
+          `--from=build /app/${target}/lua ${target}/lua`,
         ]),
       );
       expect(image.steps.some((s) => s.keyword === 'RUN' && /apt-get install .*\btini\b/.test(s.args))).toBe(true);
@@ -93,8 +96,9 @@ describe('the Dockerfile', () => {
     for (const needed of [
       'package-lock.json',
       'tsconfig.base.json',
-      'libs/core/lua/commit-order.lua',
-      'libs/core/src/index.ts',
+      'libs/exactly-once/lua/includes/fence.lua',
+      'inventory/lua/reserve-stock.lua',
+      'libs/platform/src/index.ts',
       'order/src/main.ts',
       'inventory/src/main.ts',
     ]) {
@@ -103,7 +107,7 @@ describe('the Dockerfile', () => {
     for (const kept of [
       'node_modules/ioredis/package.json',
       'order/dist/main.js',
-      'libs/core/node_modules/x',
+      'libs/platform/node_modules/x',
       '.git/HEAD',
       '.cache/helm/x',
       'order/src/orders/orders.service.spec.ts',

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
-import { RedisKeys, type OrderItem } from '@eo/core';
+import { RedisKeys, type OrderItem } from '@eo/contract';
 import { checkInvariants, delay, formatReport, mapLimit, requestJson, type InvariantReport, type ServiceProcess } from '@eo/testing';
 
 /** Polls `url` until it answers 200; fails early with the process's output if it exits. */

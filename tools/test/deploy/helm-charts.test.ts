@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '@eo/core';
+import { ConfigError } from '@eo/platform';
 import { loadInventoryConfig } from '../../../inventory/src/config';
 import { loadOrderConfig } from '../../../order/src/config';
 import { chartValuesSchema, SERVICE_CONFIG, schemaPath, type ChartService } from '../../src/deploy/chart-schema';

@@ -32,15 +32,18 @@ describe('the runtime images, assembled from the Dockerfile without Docker', () 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('hold production dependencies, @eo/core (dist and Lua) and the service, and no sources or dev tools', () => {
+  it('hold production dependencies, the @eo libs (dist, and the engine Lua) and the service with its Lua, and no sources or dev tools', () => {
     for (const [target, app] of Object.entries(images)) {
       expect(existsSync(join(app, target, 'dist', 'main.js'))).toBe(true);
-      expect(lstatSync(join(app, 'node_modules', '@eo', 'core')).isSymbolicLink()).toBe(true);
-      expect(readlinkSync(join(app, 'node_modules', '@eo', 'core'))).toBe('../../libs/core');
-      expect(existsSync(join(app, 'libs', 'core', 'lua', 'commit-order.lua'))).toBe(true);
-      expect(existsSync(join(app, 'libs', 'core', 'dist', 'index.js'))).toBe(true);
+      for (const lib of ['exactly-once', 'contract', 'platform']) {
+        expect(lstatSync(join(app, 'node_modules', '@eo', lib)).isSymbolicLink()).toBe(true);
+        expect(readlinkSync(join(app, 'node_modules', '@eo', lib))).toBe(`../../libs/${lib}`);
+        expect(existsSync(join(app, 'libs', lib, 'dist', 'index.js'))).toBe(true);
+      }
+      expect(existsSync(join(app, 'libs', 'exactly-once', 'lua', 'includes', 'fence.lua'))).toBe(true);
+      expect(existsSync(join(app, target, 'lua'))).toBe(true);
       for (const absent of [
-        'libs/core/src',
+        'libs/platform/src',
         `${target}/src`,
         'node_modules/typescript',
         'node_modules/jest',

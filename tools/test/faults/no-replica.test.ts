@@ -1,4 +1,4 @@
-import type { OrderItem } from '@eo/core';
+import type { OrderItem } from '@eo/contract';
 import { checkInvariants, delay, formatReport, SystemHarness } from '@eo/testing';
 
 let system: SystemHarness | undefined;

@@ -1,0 +1,26 @@
+// The contract between the order service, the inventory and the tools. Named exports only.
+export {
+  buildEnvelope,
+  decodeOrderMessage,
+  isValidOrderId,
+  OrderLimits,
+  parseEnvelope,
+  parseStoredItems,
+  validateItems,
+  type FieldError,
+  type OrderItem,
+  type OrderPlacedEnvelope,
+  type OrderView,
+  type Validated,
+} from './envelope';
+export {
+  isTerminal,
+  LogEvent,
+  Metric,
+  ORDER_VOCABULARY,
+  OrderStatus,
+  type LogEventName,
+  type MetricName,
+  type OrderStatusName,
+} from './events';
+export { RedisKeys } from './keys';

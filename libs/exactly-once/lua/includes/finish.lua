@@ -1,0 +1,23 @@
+--[[
+finish: the ending every terminal write shares. Sets the terminal status, records who set it and
+with which token (a re-run with that token is then answered "replayed"), starts the record's
+retention TTL, drops it from the backlog, deletes the lock and announces the id on the status
+channel.
+
+The conventional head of a script that finishes a record:
+KEYS[1]  the record (hash)          KEYS[2]  its lock          KEYS[3]  the backlog (sorted set)
+ARGV[1]  token    ARGV[2]  worker (processedBy)    ARGV[3]  now (ISO-8601)    ARGV[4]  status channel
+ARGV[5]  id       ARGV[6]  retention in ms          ARGV[7]  the status the script works on
+]]
+local function finish(status)
+  redis.call('HSET', KEYS[1],
+    'status', status,
+    'processedBy', ARGV[2],
+    'processedAt', ARGV[3],
+    'updatedAt', ARGV[3],
+    'commitToken', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
+  redis.call('ZREM', KEYS[3], ARGV[5])
+  redis.call('DEL', KEYS[2])
+  redis.call('PUBLISH', ARGV[4], ARGV[5])
+end

@@ -1,0 +1,139 @@
+import { parseClaim, parseFail, type Attempt, type ClaimResult, type DueBatch, type FailResult } from './results';
+import type { ScriptClient } from './script-client';
+import { ENGINE_SCRIPTS } from './scripts';
+
+/**
+ * The keys and channels of one kind of record. The engine builds no key itself: the service's key
+ * module implements this, so its namespace reaches every key.
+ */
+export interface QueueKeys {
+  /** The record hash (status, attempts, createdAt, trace, commitToken, processedBy, … and the service's fields). */
+  record(id: string): string;
+  /** The record's lock; its value is the claimant's random token. */
+  lock(id: string): string;
+  /** Sorted set: id → epoch ms at which the record is due for the sweep. */
+  readonly backlog: string;
+  /** Sorted set: records that ended FAILED → epoch ms of failure. */
+  readonly dead: string;
+  /** Channel on which finishing a record announces its id. */
+  readonly statusChannel: string;
+}
+
+/** The keys and arguments every fenced commit starts with (`fence.lua` / `finish.lua`'s head). */
+export interface Fence {
+  keys: [record: string, lock: string, backlog: string];
+  args: [token: string, worker: string, now: string, statusChannel: string, id: string, retentionMs: number, workingStatus: string];
+}
+
+/** What a claim asks for. */
+export interface ClaimOptions {
+  lockTtlMs: number;
+  maxAttempts: number;
+  /** The statuses that mean "work to do". */
+  statuses: readonly string[];
+  /** Record fields handed back with a won claim. */
+  fields: readonly string[];
+  now: string;
+}
+
+/**
+ * The engine's operations on records, in Redis: claim, renew, release, fail, the backlog's due
+ * ids, and the fence every commit of a service starts with.
+ */
+export class WorkQueue {
+  constructor(
+    readonly client: ScriptClient,
+    readonly keys: QueueKeys,
+    /** How long a finished record is kept (its TTL); records with work to do never expire. */
+    readonly retentionMs: number,
+  ) {
+    client.define(ENGINE_SCRIPTS);
+  }
+
+  /**
+   * SET lock NX PX on a record with work to do, counting the attempt. Not traced: most claims are
+   * lost, and the consumer records a won one into its processing span afterwards.
+   */
+  async claim(attempt: Attempt, options: ClaimOptions): Promise<ClaimResult> {
+    const { id, token } = attempt;
+    const reply = await this.client.call(
+      (redis) =>
+        redis.eoClaim(
+          this.keys.record(id),
+          this.keys.lock(id),
+          this.keys.backlog,
+          this.keys.dead,
+          token,
+          attempt.worker,
+          options.now,
+          this.keys.statusChannel,
+          id,
+          this.retentionMs,
+          options.statuses.join(' '),
+          options.lockTtlMs,
+          options.maxAttempts,
+          ...options.fields,
+        ),
+      { batched: true },
+    );
+    return parseClaim(reply, options.fields);
+  }
+
+  /** Lease renewal: compare-and-PEXPIRE. Resolves false when the lock is no longer ours. */
+  async extend(attempt: Attempt, lockTtlMs: number): Promise<boolean> {
+    const reply = await this.client.call(
+      (redis) => redis.eoExtendLock(this.keys.lock(attempt.id), this.keys.backlog, attempt.token, lockTtlMs, attempt.id),
+      { script: 'extend-lock' },
+    );
+    return reply === 1;
+  }
+
+  /** Compare-and-delete release; the record becomes due again after `dueInMs`. */
+  async release(attempt: Attempt, dueInMs: number): Promise<boolean> {
+    const reply = await this.client.call(
+      (redis) => redis.eoReleaseLock(this.keys.lock(attempt.id), this.keys.backlog, attempt.token, attempt.id, dueInMs),
+      { script: 'release-lock' },
+    );
+    return reply === 1;
+  }
+
+  /** Records a failed attempt: retry after `backoffMs`, or FAILED once `maxAttempts` are used. */
+  async fail(
+    attempt: Attempt,
+    workingStatus: string,
+    options: { maxAttempts: number; backoffMs: number; now: string; error: string },
+  ): Promise<FailResult> {
+    const fence = this.fence(attempt, workingStatus, options.now);
+    // Parsed inside the write: an unconfirmed one carries the parsed result in its NotAcknowledgedError.
+    return this.client.write(
+      (redis) =>
+        redis
+          .eoFailAttempt(...fence.keys, this.keys.dead, ...fence.args, options.maxAttempts, options.backoffMs, options.error)
+          .then(parseFail),
+      { script: 'fail-attempt' },
+    );
+  }
+
+  /**
+   * Ids on the backlog that are due now (by Redis's clock), at most `limit`, with the backlog's size
+   * and lag; drops the dead-list entries whose records have expired.
+   */
+  async due(limit: number): Promise<DueBatch> {
+    const [size, overdueMs, ...ids] = await this.client.call(
+      (redis) => redis.eoDue(this.keys.backlog, this.keys.dead, limit, this.retentionMs),
+      {
+        script: 'due',
+      },
+    );
+    return { size: Number(size), overdueMs: Number(overdueMs), ids: ids.map(String) };
+  }
+
+  /** The head of a fenced commit of `attempt` on a record in `workingStatus`, stamped `now`. */
+  fence(attempt: Attempt, workingStatus: string, now: string): Fence {
+    const { id } = attempt;
+    return {
+      keys: [this.keys.record(id), this.keys.lock(id), this.keys.backlog],
+      args: [attempt.token, attempt.worker, now, this.keys.statusChannel, id, this.retentionMs, workingStatus],
+    };
+  }
+}

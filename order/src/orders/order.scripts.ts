@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { RedisKeys, type OrderItem } from '@eo/contract';
+import { ScriptClient, type ScriptSet, UnexpectedReplyError } from '@eo/exactly-once';
+import { DEFAULT_ORDER_RETENTION_MS } from '@eo/platform';
+import type { Result } from 'ioredis';
+
+/** The order service's own scripts, beside `src/` and `dist/` in `order/lua/`. */
+export const ORDER_SCRIPTS = {
+  // The key count varies with the optional Idempotency-Key; the caller passes it first.
+  eoAcceptOrder: { file: join(__dirname, '..', '..', 'lua', 'accept-order.lua') },
+  eoRetryOrder: { file: join(__dirname, '..', '..', 'lua', 'retry-order.lua'), numberOfKeys: 3 },
+} satisfies ScriptSet;
+
+type Arg = string | number;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    eoAcceptOrder(numKeys: number, ...keysAndArgs: Arg[]): Result<string[], Context>;
+    eoRetryOrder(...keysAndArgs: Arg[]): Result<string[], Context>;
+  }
+}
+
+/** Outcome of `accept-order.lua`. */
+export type AcceptResult =
+  { code: 'created'; orderId: string } | { code: 'idempotent'; orderId: string } | { code: 'exists'; orderId: string; bodyHash: string };
+
+/** Outcome of `retry-order.lua`. */
+export type RetryResult = { code: 'retried' } | { code: 'not_failed'; status: string } | { code: 'not_found' };
+
+/** Input of accept-order. */
+export interface AcceptInput {
+  orderId: string;
+  items: OrderItem[];
+  bodyHash: string;
+  createdAt: string;
+  envelope: string;
+  recoveryGraceMs: number;
+  idempotencyKey?: string;
+  idempotencyTtlSeconds: number;
+  /** Trace propagation headers, stored so a recovery by the sweep joins the order's trace. */
+  trace?: Record<string, string>;
+}
+
+/**
+ * The order service's writes, as typed calls of its scripts: accepting an order and an operator's
+ * retry of a FAILED one. Both are reported writes: with `REDIS_WAIT_REPLICAS` ≥ 1 they resolve once
+ * confirmed and reject with `NotAcknowledgedError` otherwise; both are safe to run again.
+ */
+export class OrderScripts {
+  constructor(
+    private readonly client: ScriptClient,
+    private readonly keys: RedisKeys,
+    private readonly retentionMs: number = DEFAULT_ORDER_RETENTION_MS,
+  ) {
+    client.define(ORDER_SCRIPTS);
+  }
+
+  /** docs/design.md step 1: store, backlog, idempotency record and PUBLISH, atomically. */
+  async accept(input: AcceptInput): Promise<AcceptResult> {
+    const keys = [this.keys.order(input.orderId), this.keys.pending];
+    if (input.idempotencyKey !== undefined) keys.push(this.keys.idempotency(input.idempotencyKey));
+    return this.client.write(
+      (redis) =>
+        redis
+          .eoAcceptOrder(
+            keys.length,
+            ...keys,
+            input.orderId,
+            JSON.stringify(input.items),
+            input.bodyHash,
+            input.createdAt,
+            input.recoveryGraceMs,
+            this.keys.orderUpdatesChannel,
+            input.envelope,
+            // A key never outlives its order: the order lives at least the retention after it is terminal.
+            Math.min(input.idempotencyTtlSeconds * 1000, this.retentionMs),
+            input.trace ? JSON.stringify(input.trace) : '',
+            this.keys.order(''),
+          )
+          .then(parseAccept),
+      { script: 'accept-order', batched: true },
+    );
+  }
+
+  /**
+   * An operator's retry of a FAILED order: PENDING again with its attempts reset, off orders:dead,
+   * on the backlog (due after `recoveryGraceMs`) and published as `envelope`, atomically.
+   */
+  async retry(orderId: string, envelope: string, recoveryGraceMs: number, now: string): Promise<RetryResult> {
+    return this.client.write(
+      (redis) =>
+        redis
+          .eoRetryOrder(
+            this.keys.order(orderId),
+            this.keys.pending,
+            this.keys.dead,
+            orderId,
+            now,
+            recoveryGraceMs,
+            this.keys.orderUpdatesChannel,
+            envelope,
+          )
+          .then(parseRetry),
+      { script: 'retry-order', batched: true },
+    );
+  }
+}
+
+function parseAccept(reply: string[]): AcceptResult {
+  const [code, orderId, bodyHash] = reply;
+  if (code === 'exists') return { code, orderId, bodyHash };
+  if (code === 'created' || code === 'idempotent') return { code, orderId };
+  throw new UnexpectedReplyError('accept-order', reply);
+}
+
+function parseRetry(reply: string[]): RetryResult {
+  switch (reply[0]) {
+    case 'retried':
+    case 'not_found':
+      return { code: reply[0] };
+    case 'not_failed':
+      return { code: 'not_failed', status: String(reply[1]) };
+    default:
+      throw new UnexpectedReplyError('retry-order', reply);
+  }
+}
