@@ -347,8 +347,7 @@ class SoakRun {
   }
 
   private async itemsOf(orderId: string): Promise<OrderItem[] | undefined> {
-    const json = await this.sys.redis.hget(this.sys.keys.order(orderId), 'items');
-    return json === null ? undefined : (JSON.parse(json) as OrderItem[]);
+    return (await this.sys.store.get(orderId))?.view.items;
   }
 
   /** Redelivers a just-accepted order (likely in flight) several times, and an older, finished one. */
@@ -361,7 +360,7 @@ class SoakRun {
     const items = await this.itemsOf(recent);
     if (items) await this.faults.publishDuplicates(recent, items, times);
     const older = seen[this.rng.int(0, Math.max(0, seen.length - 100))];
-    const status = await this.sys.redis.hget(this.sys.keys.order(older), 'status');
+    const [status] = await this.sys.store.statuses([older]);
     const olderItems = await this.itemsOf(older);
     if (olderItems) await this.faults.publishDuplicates(older, olderItems, 2);
     this.log(`duplicate delivery: ${recent} ×${times} (recent), ${older} ×2 (${status ?? 'missing'})`);
@@ -390,21 +389,6 @@ function orderMaker(rng: Random, ample: readonly string[], scarce: readonly stri
     if (rng.next() < 0.3) skus.add(rng.pick(ample));
     return [...skus].map((sku) => ({ sku, quantity: rng.int(1, 3) }));
   };
-}
-
-/** Every order id stored under the harness's keys (SCAN, so it also finds orders whose 202 was lost). */
-async function storedOrderIds(sys: SystemHarness): Promise<string[]> {
-  const prefix = sys.keys.order('');
-  const pattern = sys.keys.order('*');
-  const ids: string[] = [];
-  let cursor = '0';
-  for (let round = 0; round < 1_000_000; round++) {
-    const [next, keys] = await sys.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    for (const key of keys) ids.push(key.slice(prefix.length));
-    cursor = next;
-    if (cursor === '0') break;
-  }
-  return [...new Set(ids)];
 }
 
 function countBy<T>(list: readonly T[], key: (item: T) => string): string {
@@ -558,9 +542,9 @@ async function soak(options: SoakOptions, signal: AbortSignal, track: (redis?: R
   await run.redeliverFinished(20);
   await sleep(2 * LOCK_TTL_MS, signal);
   // Orders stored whose 202 was lost count too: they are on the backlog until processed.
-  let stored = await storedOrderIds(sys);
+  let stored = await sys.store.allIds();
   await waitQuiet(stored);
-  stored = await storedOrderIds(sys);
+  stored = await sys.store.allIds();
   run.log(`quiet again; ${stored.length} order(s) stored under ${sys.keys.order('*')}`);
 
   const storedSet = new Set(stored);
@@ -577,9 +561,7 @@ async function soak(options: SoakOptions, signal: AbortSignal, track: (redis?: R
     logs: sys.logs,
     allowMissingProcessedLog: true,
   });
-  const unsettledAccepted = (await Promise.all(result.accepted.map((id) => sys.redis.hget(sys.keys.order(id), 'status')))).filter(
-    (status) => !isTerminal(status ?? undefined),
-  ).length;
+  const unsettledAccepted = (await sys.store.statuses(result.accepted)).filter((status) => !isTerminal(status)).length;
   if (unsettledAccepted) violations.push(`${unsettledAccepted} accepted order(s) not terminal`);
   violations.push(...report.violations);
   for (const crash of sys.crashes)

@@ -10,7 +10,7 @@
  * INVENTORY_URL (comma-separated; default: the record too).
  */
 import type { Redis } from 'ioredis';
-import { OrderStatus, RedisKeys } from '@eo/contract';
+import { OrderStatus, OrderStore, RedisKeys } from '@eo/contract';
 import { createRedis, credentialsOf, loadCommonConfig, maskRedisUrl } from '@eo/platform';
 import { readLocalSystem } from './local-system';
 import { scanKeys } from './scan';
@@ -77,14 +77,12 @@ export async function readStatus(
 
   const orders: Record<string, number> = Object.fromEntries(Object.values(OrderStatus).map((s) => [s, 0]));
   const processedLastMinute: Record<string, number> = {};
-  const scanned = await scanKeys(redis, keys.order('*'), scanLimit, async (found) => {
-    const pipeline = redis.pipeline();
-    for (const key of found) pipeline.hmget(key, 'status', 'processedBy', 'processedAt');
-    for (const [error, value] of (await pipeline.exec()) ?? []) {
-      if (error) throw error;
-      const [status, processedBy, processedAt] = value as Array<string | null>;
-      if (status === null) continue;
-      orders[status] = (orders[status] ?? 0) + 1;
+  const store = new OrderStore(redis, keys);
+  const scanned = await store.forEachId(scanLimit, async (found) => {
+    for (const view of await store.views(found)) {
+      if (view === undefined) continue;
+      orders[view.status] = (orders[view.status] ?? 0) + 1;
+      const { processedBy, processedAt } = view;
       if (processedBy && processedAt && nowMs - Date.parse(processedAt) <= 60_000) {
         processedLastMinute[processedBy] = (processedLastMinute[processedBy] ?? 0) + 1;
       }

@@ -125,8 +125,19 @@ describe('clean stops', () => {
       const sku = SystemHarness.uniqueId('STOP');
       await system.seedStock(sku, 10);
       const [patient, impatient] = system.inventory;
+      // Orders until both replicas are in the middle of 3 s of work (each holds a lock): which
+      // replica wins a claim is a race, so three orders alone may all go to one.
       const placed = await system.placeOrders([[{ sku, quantity: 1 }], [{ sku, quantity: 1 }], [{ sku, quantity: 1 }]]);
-      await delay(500); // both replicas are in the middle of 3 s of work now
+      const holders = async (): Promise<Set<string>> => {
+        const tokens = await Promise.all(placed.accepted.map((id) => system.redis.get(system.keys.lock(id))));
+        return new Set(tokens.filter((t): t is string => t !== null).map((t) => t.slice(0, t.lastIndexOf(':'))));
+      };
+      await delay(300);
+      while ((await holders()).size < 2 && placed.accepted.length < 10) {
+        placed.accepted.push(...(await system.placeOrders([[{ sku, quantity: 1 }]])).accepted);
+        await delay(200);
+      }
+      expect(await holders()).toEqual(new Set(['inventory-0', 'inventory-1']));
       process.kill(patient.pid!, 'SIGTERM');
       process.kill(patient.pid!, 'SIGTERM');
       process.kill(impatient.pid!, 'SIGTERM');

@@ -1,9 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { RedisKeys } from '@eo/contract';
+import { Injectable } from '@nestjs/common';
+import { OrderStore } from '@eo/contract';
 import { NotAcknowledgedError } from '@eo/exactly-once';
-import { COMMANDS, RedisUnavailableException } from '@eo/platform';
+import { RedisUnavailableException } from '@eo/platform';
 import { StockScripts } from './stock.scripts';
-import type { Redis } from 'ioredis';
 
 /** One SKU's stock. */
 export interface StockView {
@@ -22,8 +21,7 @@ export interface StockPage {
 @Injectable()
 export class StockService {
   constructor(
-    @Inject(COMMANDS) private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly store: OrderStore,
     private readonly scripts: StockScripts,
   ) {}
 
@@ -44,24 +42,12 @@ export class StockService {
 
   /** The SKU's stock, or undefined if it was never stocked. */
   async get(sku: string): Promise<StockView | undefined> {
-    const [available, reserved] = await this.redis.hmget(this.keys.stock(sku), 'available', 'reserved');
-    if (available === null) return undefined;
-    return { sku, available: Number(available), reserved: Number(reserved ?? 0) };
+    const [level] = await this.store.stock([sku]);
+    return level && { sku, ...level };
   }
 
   /** SKUs in lexical order, `limit` per page, starting after `cursor`. */
-  async list(limit: number, cursor?: string): Promise<StockPage> {
-    const start = cursor === undefined ? '-' : `(${cursor}`;
-    const skus = await this.redis.zrangebylex(this.keys.skuIndex, start, '+', 'LIMIT', 0, limit);
-    const pipeline = this.redis.pipeline();
-    for (const sku of skus) pipeline.hmget(this.keys.stock(sku), 'available', 'reserved');
-    const replies = (await pipeline.exec()) ?? [];
-    const items = skus.map((sku, i) => {
-      const [err, value] = replies[i] ?? [null, null];
-      if (err) throw err;
-      const [available, reserved] = (value as (string | null)[] | null) ?? [];
-      return { sku, available: Number(available ?? 0), reserved: Number(reserved ?? 0) };
-    });
-    return { items, nextCursor: skus.length === limit ? skus[skus.length - 1] : null };
+  list(limit: number, cursor?: string): Promise<StockPage> {
+    return this.store.stockPage(limit, cursor);
   }
 }

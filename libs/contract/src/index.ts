@@ -24,3 +24,4 @@ export {
   type OrderStatusName,
 } from './events';
 export { RedisKeys } from './keys';
+export { OrderStore, type OrderSummary, type StockLevel, type StoredOrder } from './order-store';

@@ -77,7 +77,7 @@ async function startWorker(name: string, lines: Line[]): Promise<ExactlyOnceCons
         type: 'JobQueued',
         status: 'PENDING',
         fields: ['amount'],
-        process: (job, signal) => sleep(Math.random() * 5, signal),
+        process: (_job, signal) => sleep(Math.random() * 5, signal),
         commit: (job, fence) =>
           scripts.write((redis) =>
             redis

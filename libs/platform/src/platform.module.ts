@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CommonConfig } from './config/env';
 import { DURABILITY, type DurabilitySettings, RedisHealthIndicator, RedisReadiness } from './health/redis.health';
-import { LogEvent, RedisKeys } from '@eo/contract';
+import { LogEvent, OrderStore, RedisKeys } from '@eo/contract';
 import { ScriptClient, WorkQueue } from '@eo/exactly-once';
 import { DogStatsDMetrics, TracerMetrics } from './observability/metrics';
 import { DatadogTracing } from './observability/tracing';
@@ -144,6 +144,7 @@ export class PlatformModule implements OnApplicationShutdown {
           useFactory: (redis: Redis, writes: Redis, tracing: DatadogTracing) =>
             new ScriptClient(redis, { durability: { writes, ...durability }, tracing }),
         },
+        { provide: OrderStore, inject: [COMMANDS, RedisKeys], useFactory: (redis: Redis, keys: RedisKeys) => new OrderStore(redis, keys) },
         {
           provide: WorkQueue,
           inject: [ScriptClient, RedisKeys],
@@ -152,7 +153,19 @@ export class PlatformModule implements OnApplicationShutdown {
         RedisHealthIndicator,
         RedisReadiness,
       ],
-      exports: [LOGGER, METRICS, TRACING, RedisKeys, ScriptClient, WorkQueue, WRITES, RedisHealthIndicator, RedisReadiness, TerminusModule],
+      exports: [
+        LOGGER,
+        METRICS,
+        TRACING,
+        RedisKeys,
+        OrderStore,
+        ScriptClient,
+        WorkQueue,
+        WRITES,
+        RedisHealthIndicator,
+        RedisReadiness,
+        TerminusModule,
+      ],
     };
   }
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LogEvent, OrderStatus, type OrderItem, type RedisKeys } from '@eo/contract';
+import { LogEvent, OrderStatus, OrderStore, type OrderItem, type RedisKeys } from '@eo/contract';
 import { mapLimit, requestJson } from './http';
 import type { LogLine } from './service-process';
 
@@ -24,49 +24,24 @@ export interface StateReader {
   backlog(orderIds: readonly string[]): Promise<{ total: number; orderIds: string[] } | undefined>;
 }
 
-function parseItems(json: string | undefined): OrderItem[] | undefined {
-  if (json === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(json);
-    return Array.isArray(value) ? (value as OrderItem[]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function toInt(value: string | undefined): number {
-  return value === undefined ? 0 : Number(value);
-}
-
-/** Reads state straight from Redis through {@link RedisKeys} (pipelined, 1,000 keys per round trip). */
+/** Reads state straight from Redis through the contract's {@link OrderStore} (pipelined). */
 export class RedisStateReader implements StateReader {
+  private readonly store: OrderStore;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-  ) {}
-
-  private async hgetalls(keys: string[]): Promise<Array<Record<string, string> | undefined>> {
-    const out: Array<Record<string, string> | undefined> = [];
-    for (let i = 0; i < keys.length; i += 1000) {
-      const pipeline = this.redis.pipeline();
-      for (const key of keys.slice(i, i + 1000)) pipeline.hgetall(key);
-      for (const [error, value] of (await pipeline.exec()) ?? []) {
-        if (error) throw error;
-        const hash = value as Record<string, string>;
-        out.push(Object.keys(hash).length === 0 ? undefined : hash);
-      }
-    }
-    return out;
+  ) {
+    this.store = new OrderStore(redis, keys);
   }
 
   async orders(orderIds: readonly string[]): Promise<Array<OrderState | undefined>> {
-    const hashes = await this.hgetalls(orderIds.map((id) => this.keys.order(id)));
-    return hashes.map((h) => h && { status: h.status, items: parseItems(h.items), processedBy: h.processedBy });
+    const views = await this.store.views(orderIds);
+    return views.map((view) => view && { status: view.status, items: view.items, processedBy: view.processedBy });
   }
 
-  async stock(skus: readonly string[]): Promise<Array<StockState | undefined>> {
-    const hashes = await this.hgetalls(skus.map((sku) => this.keys.stock(sku)));
-    return hashes.map((h) => h && { available: toInt(h.available), reserved: toInt(h.reserved) });
+  stock(skus: readonly string[]): Promise<Array<StockState | undefined>> {
+    return this.store.stock(skus);
   }
 
   async backlog(orderIds: readonly string[]): Promise<{ total: number; orderIds: string[] }> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { OrderStatus, RedisKeys, type OrderItem, type OrderView } from '@eo/contract';
+import { OrderStatus, OrderStore, RedisKeys, type OrderItem, type OrderView } from '@eo/contract';
 import { createRedis } from '@eo/platform';
 import { ScriptClient } from '@eo/exactly-once';
 import { StockScripts } from '@eo/inventory/scripts';
@@ -72,6 +72,8 @@ export class SystemHarness {
   /** A command connection for seeding and checks (closed by {@link stop}). */
   readonly redis: Redis;
   readonly keys: RedisKeys;
+  /** Reads orders and stock over {@link redis}. */
+  readonly store: OrderStore;
   readonly order: ServiceProcess;
   readonly inventory: ServiceProcess[] = [];
   private readonly stock: StockScripts;
@@ -96,6 +98,7 @@ export class SystemHarness {
     this.redis = createRedis(redisUrl, { connectionName: 'harness', offlineQueue: true, commandTimeoutMs: 30_000 });
     this.redis.on('error', () => undefined); // reconnects on its own (Redis restart tests)
     this.stock = new StockScripts(new ScriptClient(this.redis), this.keys);
+    this.store = new OrderStore(this.redis, this.keys);
     this.nextInventoryPort = options.ports?.inventory;
     this.order = this.createProcess('order', 'order', orderPort, options.ports === undefined, {
       DD_SERVICE: 'order',
@@ -326,7 +329,7 @@ export class SystemHarness {
       await delay(100);
     }
     const settleBy = Date.now() + (options.logSettleMs ?? 3000);
-    const decided = await this.statuses(orderIds);
+    const decided = await this.store.statuses(orderIds);
     const expectLine = orderIds.filter((_, i) => decided[i] === OrderStatus.Reserved || decided[i] === OrderStatus.Rejected);
     while (Date.now() < settleBy) {
       const logged = new Set(this.events('order.processed').map((line) => line.orderId));
@@ -345,23 +348,9 @@ export class SystemHarness {
       .join('');
   }
 
-  private async statuses(orderIds: readonly string[]): Promise<Array<string | null>> {
-    const out: Array<string | null> = [];
-    for (let i = 0; i < orderIds.length; i += 1000) {
-      const pipeline = this.redis.pipeline();
-      for (const id of orderIds.slice(i, i + 1000)) pipeline.hget(this.keys.order(id), 'status');
-      const replies = (await pipeline.exec()) ?? [];
-      for (const [error, value] of replies) {
-        if (error) throw error;
-        out.push(typeof value === 'string' ? value : null);
-      }
-    }
-    return out;
-  }
-
   private async nonTerminal(orderIds: readonly string[]): Promise<string[]> {
-    const statuses = await this.statuses(orderIds);
-    return orderIds.filter((_, i) => statuses[i] === null || statuses[i] === OrderStatus.Pending);
+    const statuses = await this.store.statuses(orderIds);
+    return orderIds.filter((_, i) => statuses[i] === undefined || statuses[i] === OrderStatus.Pending);
   }
 
   /** Stops every service (SIGTERM, SIGKILL after `timeoutMs`), closes the client, then the owned Redis. */

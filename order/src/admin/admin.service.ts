@@ -1,20 +1,11 @@
 import { ConflictException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { buildEnvelope, LogEvent, OrderStatus, type OrderItem, type OrderStatusName, RedisKeys } from '@eo/contract';
+import { buildEnvelope, LogEvent, OrderStatus, OrderStore, type OrderStatusName, type OrderSummary, RedisKeys } from '@eo/contract';
 import { type Metrics } from '@eo/exactly-once';
 import { COMMANDS, LOGGER, METRICS, type Logger } from '@eo/platform';
 import { OrderScripts } from '../orders/order.scripts';
 import { ORDERS_SETTINGS, type OrdersSettings, READ_UNAVAILABLE, callRedis } from '../orders/orders.service';
 import { TracePropagator } from '../orders/trace-propagator';
-
-/** One order of an admin listing. */
-export interface OrderSummary {
-  orderId: string;
-  status: OrderStatusName;
-  attempts: number;
-  reason: string | null;
-  updatedAt: string | null;
-}
 
 /** A page of an admin listing; `nextCursor` is null on the last page. */
 export interface OrderPage {
@@ -34,6 +25,7 @@ export class AdminService {
   constructor(
     @Inject(COMMANDS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly store: OrderStore,
     private readonly scripts: OrderScripts,
     private readonly trace: TracePropagator,
     @Inject(ORDERS_SETTINGS) private readonly settings: OrdersSettings,
@@ -55,16 +47,9 @@ export class AdminService {
    * published, in one script; 409 for an order that is not FAILED, 404 for none.
    */
   async retry(orderId: string, requestId: string): Promise<{ orderId: string; status: typeof OrderStatus.Pending }> {
-    const [itemsJson, createdAt] = await callRedis(this.logger, this.metrics, 'read', READ_UNAVAILABLE, () =>
-      this.redis.hmget(this.keys.order(orderId), 'items', 'createdAt'),
-    );
-    if (itemsJson === null) throw notFound(orderId);
-    const envelope = buildEnvelope(
-      orderId,
-      JSON.parse(itemsJson) as OrderItem[],
-      createdAt ?? new Date().toISOString(),
-      this.trace.headers(),
-    );
+    const stored = await callRedis(this.logger, this.metrics, 'read', READ_UNAVAILABLE, () => this.store.get(orderId));
+    if (stored === undefined) throw notFound(orderId);
+    const envelope = buildEnvelope(orderId, stored.view.items, stored.view.createdAt || new Date().toISOString(), this.trace.headers());
     const result = await callRedis(this.logger, this.metrics, 'retry', RETRY_UNAVAILABLE, () =>
       this.scripts.retry(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, new Date().toISOString()),
     );
@@ -97,7 +82,7 @@ export class AdminService {
       entries.push(entry);
     }
     const page = entries.slice(0, limit);
-    const items = await this.summaries(page.map((e) => e.id));
+    const items = await this.store.summaries(page.map((e) => e.id));
     const last = page[page.length - 1];
     return {
       items: items.filter((s) => s.status === status),
@@ -108,31 +93,14 @@ export class AdminService {
   /** A page found by SCAN over the order hashes; the cursor is SCAN's. A page may hold a few more than `limit`. */
   private async scanPage(status: OrderStatusName, limit: number, cursor: string | undefined): Promise<OrderPage> {
     let scan = cursor ?? '0';
-    const prefix = this.keys.order('');
     const items: OrderSummary[] = [];
     do {
-      const [next, keys] = await this.redis.scan(scan, 'MATCH', this.keys.order('*'), 'COUNT', Math.max(limit, 100));
-      scan = next;
-      const found = await this.summaries(keys.map((key) => key.slice(prefix.length)));
+      const step = await this.store.scanIds(scan, Math.max(limit, 100));
+      scan = step.cursor;
+      const found = await this.store.summaries(step.ids);
       items.push(...found.filter((s) => s.status === status));
     } while (scan !== '0' && items.length < limit);
     return { items, nextCursor: scan === '0' ? null : scan };
-  }
-
-  private async summaries(orderIds: string[]): Promise<OrderSummary[]> {
-    if (orderIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of orderIds) pipeline.hmget(this.keys.order(id), 'status', 'attempts', 'reason', 'updatedAt');
-    const replies = (await pipeline.exec()) ?? [];
-    const out: OrderSummary[] = [];
-    replies.forEach(([error, value], i) => {
-      if (error) throw error;
-      const [status, attempts, reason, updatedAt] = value as Array<string | null>;
-      // Expired between the listing and the read: gone.
-      if (status === null) return;
-      out.push({ orderId: orderIds[i], status: status as OrderStatusName, attempts: Number(attempts ?? 0), reason, updatedAt });
-    });
-    return out;
   }
 }
 

@@ -1,11 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { LogEvent, Metric, OrderStatus, RedisKeys, buildEnvelope, isTerminal } from '@eo/contract';
+import { LogEvent, Metric, OrderStatus, OrderStore, buildEnvelope, isTerminal, type StoredOrder } from '@eo/contract';
 import { NotAcknowledgedError, type Metrics } from '@eo/exactly-once';
-import { COMMANDS, FieldValidationException, LOGGER, METRICS, RedisUnavailableException, type Logger } from '@eo/platform';
+import { FieldValidationException, LOGGER, METRICS, RedisUnavailableException, type Logger } from '@eo/platform';
 import { OrderScripts } from './order.scripts';
-import { toOrderView, type AcceptedOrder, type OrderView, type PlaceOrderRequest } from './order.dto';
+import type { AcceptedOrder, OrderView, PlaceOrderRequest } from './order.dto';
 import { OrderStatusWatcher } from './order-status.watcher';
 import { TracePropagator } from './trace-propagator';
 
@@ -21,11 +20,6 @@ export interface OrdersSettings {
 
 /** What `POST /orders` answers: 202 for a new order, 200 with the stored order for a replay. */
 export type PlaceOrderOutcome = { status: HttpStatus.ACCEPTED; body: AcceptedOrder } | { status: HttpStatus.OK; body: OrderView };
-
-interface StoredOrder {
-  bodyHash: string | undefined;
-  view: OrderView;
-}
 
 /** Message of the 503 a POST gets when Redis fails; the client's safe move is the same request again. */
 export const ACCEPT_UNAVAILABLE = 'Redis is unavailable; the order was not accepted. Retry with the same Idempotency-Key.';
@@ -56,8 +50,7 @@ export function hashOrderBody(request: PlaceOrderRequest): string {
 export class OrdersService {
   constructor(
     private readonly scripts: OrderScripts,
-    @Inject(COMMANDS) private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    private readonly store: OrderStore,
     private readonly watcher: OrderStatusWatcher,
     private readonly trace: TracePropagator,
     @Inject(ORDERS_SETTINGS) private readonly settings: OrdersSettings,
@@ -144,9 +137,7 @@ export class OrdersService {
   }
 
   private async readStored(orderId: string, unavailable: string): Promise<StoredOrder | undefined> {
-    const hash = await this.redisCall('read', unavailable, () => this.redis.hgetall(this.keys.order(orderId)));
-    const view = toOrderView(orderId, hash);
-    return view ? { bodyHash: hash.bodyHash, view } : undefined;
+    return this.redisCall('read', unavailable, () => this.store.get(orderId));
   }
 
   private redisCall<T>(operation: string, unavailable: string, call: () => Promise<T>): Promise<T> {

@@ -18,7 +18,7 @@
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
-import { buildEnvelope, type RedisKeys } from '@eo/contract';
+import { buildEnvelope, OrderStore, type RedisKeys } from '@eo/contract';
 import { delay, RedisServer, SystemHarness } from '@eo/testing';
 import { startAgentSink } from './agent-sink';
 import { cpuTimes } from './proc';
@@ -174,11 +174,8 @@ async function measure(harness: SystemHarness, server: RedisServer, redis: Redis
   }
   if (kind === 'won') {
     const statuses = new Map<string, number>();
-    for (let start = 0; start < ids.length; start += 1000) {
-      const pipeline = redis.pipeline();
-      for (const id of ids.slice(start, start + 1000)) pipeline.hget(keys.order(id), 'status');
-      for (const [, status] of (await pipeline.exec()) ?? []) statuses.set(String(status), (statuses.get(String(status)) ?? 0) + 1);
-    }
+    for (const status of await new OrderStore(redis, keys).statuses(ids))
+      statuses.set(String(status), (statuses.get(String(status)) ?? 0) + 1);
     if (statuses.get('RESERVED') !== ids.length) throw new Error(`won orders did not all end RESERVED: ${JSON.stringify([...statuses])}`);
   }
   const perMessageUs = (a: number, b: number): number => ((b - a) / ids.length) * 1e6;

@@ -28,7 +28,7 @@ import { cpus, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
-import { LogEvent, type OrderItem, type RedisKeys } from '@eo/contract';
+import { LogEvent, type OrderItem, OrderStore, type RedisKeys } from '@eo/contract';
 import { ENGINE_SCRIPTS, scriptSource, type ScriptSet } from '@eo/exactly-once';
 import { STOCK_SCRIPTS } from '@eo/inventory/scripts';
 import { ORDER_SCRIPTS } from '@eo/order/scripts';
@@ -214,20 +214,6 @@ async function waitForEmptyBacklog(redis: Redis, keys: RedisKeys, timeoutMs: num
   }
 }
 
-/** Ids of every order stored in Redis (SCAN over `order:*`). */
-async function storedOrderIds(redis: Redis, keys: RedisKeys): Promise<string[]> {
-  const prefix = keys.order('');
-  // A Set: SCAN may return a key twice while the keyspace grows (rehashing).
-  const ids = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 2000);
-    cursor = next;
-    for (const key of found) ids.add(key.slice(prefix.length));
-  } while (cursor !== '0');
-  return [...ids];
-}
-
 interface OrderTimes {
   /** accept→terminal in ms, per terminal order. */
   latencies: number[];
@@ -238,27 +224,24 @@ interface OrderTimes {
   statuses: Record<string, number>;
 }
 
-/** HMGET status/createdAt/processedAt of every order, pipelined (1,000 per round trip). */
+/** Status, createdAt and processedAt of every order, through the contract's OrderStore. */
 async function readOrderTimes(redis: Redis, keys: RedisKeys, ids: readonly string[]): Promise<OrderTimes> {
   const out: OrderTimes = { latencies: [], completed: 0, notTerminal: 0, firstCreated: Infinity, lastProcessed: -Infinity, statuses: {} };
-  for (let i = 0; i < ids.length; i += 1000) {
-    const pipeline = redis.pipeline();
-    for (const id of ids.slice(i, i + 1000)) pipeline.hmget(keys.order(id), 'status', 'createdAt', 'processedAt');
-    for (const [error, value] of (await pipeline.exec()) ?? []) {
-      if (error) throw error;
-      const [status, createdAt, processedAt] = value as Array<string | null>;
-      out.statuses[status ?? 'missing'] = (out.statuses[status ?? 'missing'] ?? 0) + 1;
-      const created = createdAt ? Date.parse(createdAt) : NaN;
-      const processed = processedAt ? Date.parse(processedAt) : NaN;
-      if (status === null || status === 'PENDING' || Number.isNaN(created) || Number.isNaN(processed)) {
-        out.notTerminal++;
-        continue;
-      }
-      out.completed++;
-      out.latencies.push(processed - created);
-      if (created < out.firstCreated) out.firstCreated = created;
-      if (processed > out.lastProcessed) out.lastProcessed = processed;
+  for (const view of await new OrderStore(redis, keys).views(ids)) {
+    const status = view?.status ?? null;
+    const createdAt = view?.createdAt || null;
+    const processedAt = view?.processedAt ?? null;
+    out.statuses[status ?? 'missing'] = (out.statuses[status ?? 'missing'] ?? 0) + 1;
+    const created = createdAt ? Date.parse(createdAt) : NaN;
+    const processed = processedAt ? Date.parse(processedAt) : NaN;
+    if (status === null || status === 'PENDING' || Number.isNaN(created) || Number.isNaN(processed)) {
+      out.notTerminal++;
+      continue;
     }
+    out.completed++;
+    out.latencies.push(processed - created);
+    if (created < out.firstCreated) out.firstCreated = created;
+    if (processed > out.lastProcessed) out.lastProcessed = processed;
   }
   return out;
 }
@@ -506,14 +489,14 @@ async function monitorSample(server: RedisServer, harness: SystemHarness, connec
       const owner = (names.get(source) ?? source).split(':').slice(0, 2).join(':');
       byProcess[owner] = (byProcess[owner] ?? 0) + 1;
     });
-    const stored0 = (await storedOrderIds(control, harness.keys)).length;
+    const stored0 = (await new OrderStore(control, harness.keys).allIds()).length;
     await delay(100);
     const load = await drive(harness.orderUrl, { amount: SAMPLE_ORDERS, connections: Math.min(connections, 32) });
     await waitForEmptyBacklog(control, harness.keys, 30_000, {});
     await delay(200);
     monitor.disconnect();
     active.clients.delete(monitor);
-    const orders = Math.max(1, (await storedOrderIds(control, harness.keys)).length - stored0);
+    const orders = Math.max(1, (await new OrderStore(control, harness.keys).allIds()).length - stored0);
     if (orders !== load.accepted.length) say(`  (${orders} orders stored, ${load.accepted.length} answered 202)`);
     const sent = Object.values(byCommand).reduce((a, b) => a + b, 0);
     const insideTotal = Object.values(inside).reduce((a, b) => a + b, 0);
@@ -712,7 +695,7 @@ async function runOnce(replicas: number, roundNo: number, options: Options): Pro
     const own: Record<string, number> = {};
     // Orders stored, not 202s, are the denominator: requests in flight when autocannon stops are
     // accepted and processed, but their answers are never read.
-    const stored0 = (await storedOrderIds(redis, keys)).length;
+    const stored0 = (await new OrderStore(redis, keys).allIds()).length;
     const stats0 = await commandStats(redis);
     const cpu0 = cpuSnapshot(procs);
     const machine0 = machineCpu();
@@ -725,7 +708,7 @@ async function runOnce(replicas: number, roundNo: number, options: Options): Pro
     const cpu1 = cpuSnapshot(procs);
     const machine1 = machineCpu();
     const stats1 = await commandStats(redis);
-    const peakOrders = Math.max(1, (await storedOrderIds(redis, keys)).length - stored0);
+    const peakOrders = Math.max(1, (await new OrderStore(redis, keys).allIds()).length - stored0);
     const peakTimes = await readOrderTimes(redis, keys, peakLoad.accepted);
     const windowS = (t1 - t0) / 1000;
     const completedPerSec = peakTimes.completed / Math.max(0.001, (peakTimes.lastProcessed - peakTimes.firstCreated) / 1000);
@@ -761,7 +744,7 @@ async function runOnce(replicas: number, roundNo: number, options: Options): Pro
     );
 
     // Exactly once over every stored order of the run (202 or not), with every order.processed line.
-    const allAccepted = await storedOrderIds(redis, keys);
+    const allAccepted = await new OrderStore(redis, keys).allIds();
     await harness.waitForQuiet(allAccepted, { timeoutMs: quietTimeoutMs, logSettleMs: 5000 }).catch((error: unknown) => say(String(error)));
     const report: InvariantReport = await checkInvariants({
       redis,

@@ -11,9 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RedisKeys } from '@eo/contract';
+import { OrderStore, type RedisKeys } from '@eo/contract';
 import { RedisServer, SystemHarness } from '@eo/testing';
-import { scanKeys } from '../scan';
 import { pacedLoad } from './paced-load';
 
 interface Options {
@@ -55,7 +54,7 @@ async function sample(redis: Redis, keys: RedisKeys, startedAt: number): Promise
   return {
     seconds: Math.round((Date.now() - startedAt) / 1000),
     usedMemory,
-    orders: (await scanKeys(redis, keys.order('*'), Infinity, () => undefined)).seen,
+    orders: (await new OrderStore(redis, keys).forEachId(Infinity, () => undefined)).seen,
   };
 }
 
