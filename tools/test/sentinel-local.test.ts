@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { acceptsTcp, delay, freePort, repoRoot } from '@eo/testing';
+import { acceptsTcp, delay, freePort, freePortBlock, repoRoot } from '@eo/testing';
 
 const root = repoRoot();
 
@@ -15,7 +15,7 @@ describe('REDIS_TOPOLOGY=sentinel npm start, then npm run demo -- --failover aga
 
   it('survives the paused master with 0 lost and no drift, and Ctrl-C stops every process it started', async () => {
     const orderPort = await freePort();
-    const inventoryPort = await freePort();
+    const inventoryPort = await freePortBlock(2);
     start = spawn(process.execPath, [join(root, 'tools/dist/start.js')], {
       env: {
         ...process.env,

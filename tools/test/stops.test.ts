@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { acceptsTcp, delay, freePort, RedisServer, repoRoot, serviceEntry, SystemHarness } from '@eo/testing';
+import { acceptsTcp, delay, freePort, freePortBlock, RedisServer, repoRoot, serviceEntry, SystemHarness } from '@eo/testing';
 
 /** True while `pid` runs. */
 function alive(pid: number): boolean {
@@ -62,7 +62,7 @@ class Start {
       LOCAL_DATA_DIR: dataDir,
       STOPS_TEST_MARKER: marker,
       ORDER_PORT: String(await freePort()),
-      INVENTORY_PORT: String(await freePort()),
+      INVENTORY_PORT: String(await freePortBlock(3)),
       ...extra,
     });
   }

@@ -31,6 +31,31 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** True when `port` can be listened on at 127.0.0.1 now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The first of `count` consecutive ports free on 127.0.0.1 now, for `npm start`'s INVENTORY_PORT
+ * (replica i listens on base + i). Chosen below Linux's ephemeral range (32768–60999): a block
+ * next to a {@link freePort} port is where other processes' outgoing connections take theirs.
+ */
+export async function freePortBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
+    let free = true;
+    for (let i = 0; i < count && free; i++) free = await canListen(base + i);
+    if (free) return base;
+  }
+  throw new Error(`no block of ${count} free ports found`);
+}
+
 /** True when something accepts a TCP connection on 127.0.0.1:`port` now. */
 export function acceptsTcp(port: number): Promise<boolean> {
   return new Promise((resolve) => {
