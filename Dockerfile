@@ -17,10 +17,11 @@ COPY package.json package-lock.json ./
 COPY libs/exactly-once/package.json libs/exactly-once/
 COPY libs/contract/package.json libs/contract/
 COPY libs/platform/package.json libs/platform/
-COPY libs/testing/package.json libs/testing/
+COPY libs/local/package.json libs/local/
 COPY order/package.json order/
 COPY inventory/package.json inventory/
 COPY tools/package.json tools/
+COPY test/package.json test/
 
 # Compiles the libs, order and inventory (dev dependencies for tsc only live here).
 FROM ${NODE_IMAGE} AS build

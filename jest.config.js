@@ -1,6 +1,7 @@
 /**
- * Two jest projects: `unit` (specs beside the code, real-Redis tests in each package's test/) and
- * `system` (whole-system and fault tests that spawn the built services as processes).
+ * Two jest projects: `unit` (specs beside the code, real-Redis tests in each package's test/, and
+ * test/integration: the engine with the services' scripts, in process) and `system` (the suites in
+ * test/ that spawn the built services, CLIs, Redis and Sentinel as processes).
  */
 const swc = [
   '@swc/jest',
@@ -19,7 +20,10 @@ const shared = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@eo/platform/instrumentation$': '<rootDir>/libs/platform/src/observability/instrumentation',
-    '^@eo/(exactly-once|contract|platform|testing)$': '<rootDir>/libs/$1/src',
+    '^@eo/(exactly-once|contract|platform|local)$': '<rootDir>/libs/$1/src',
+    '^@eo/test-support$': '<rootDir>/test/support',
+    '^@eo/tools/(.*)$': '<rootDir>/tools/src/$1',
+    '^@eo/(order|inventory)/config$': '<rootDir>/$1/src/config',
     '^@eo/inventory/scripts$': '<rootDir>/inventory/src/stock/stock.scripts',
     '^@eo/order/scripts$': '<rootDir>/order/src/orders/order.scripts',
   },
@@ -33,12 +37,16 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{libs/*,order,inventory}/{src,test}/**/*.{spec,test}.ts', '<rootDir>/test/integration/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/{libs/*,order,inventory}/{src,test}/**/*.{spec,test}.ts',
+        '<rootDir>/tools/src/**/*.spec.ts',
+        '<rootDir>/test/integration/**/*.test.ts',
+      ],
     },
     {
       ...shared,
       displayName: 'system',
-      testMatch: ['<rootDir>/tools/{src,test}/**/*.{spec,test}.ts'],
+      testMatch: ['<rootDir>/test/{system,cli,faults,failover,datadog,deploy,audit}/**/*.test.ts'],
     },
   ],
 };

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import { buildEnvelope, RedisKeys } from '@eo/contract';
 import { sleep } from '@eo/exactly-once';
 import { createLogger } from '@eo/platform';
-import { OrderLifecycleScripts, RedisServer } from '@eo/testing';
+import { RedisServer } from '@eo/local';
+import { OrderLifecycleScripts } from '@eo/test-support';
 import { createInventoryApp } from '../src/app';
 import { loadInventoryConfig } from '../src/config';
 

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
-import { RedisServer } from '@eo/testing';
+import { RedisServer } from '@eo/local';
 import { buildEnvelope, decodeOrderMessage, ORDER_VOCABULARY, type OrderItem, parseStoredItems, RedisKeys } from '@eo/contract';
 import { type ConsumerTuning, ExactlyOnceConsumer, type Job, ScriptClient, sleep, WorkQueue } from '@eo/exactly-once';
 import { StockScripts, toCommitResult } from '@eo/inventory/scripts';
 import { createLogger } from '@eo/platform';
-import { OrderLifecycleScripts } from '@eo/testing';
+import { OrderLifecycleScripts } from '../support';
 
 /** The work between claim and commit, as the inventory's reservation service sees an order. */
 type OrderWork = (

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RedisServer } from '@eo/testing';
+import { RedisServer } from '@eo/local';
 import { RedisKeys } from '@eo/contract';
 import { NotAcknowledgedError, ReplicationAcks, ScriptClient } from '@eo/exactly-once';
 import { OrderScripts } from '@eo/order/scripts';

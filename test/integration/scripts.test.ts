@@ -3,7 +3,8 @@ import { RedisKeys, type OrderItem } from '@eo/contract';
 import { ENGINE_SCRIPTS, scriptSource } from '@eo/exactly-once';
 import { STOCK_SCRIPTS } from '@eo/inventory/scripts';
 import { ORDER_SCRIPTS } from '@eo/order/scripts';
-import { type Attempt, type ClaimResult, OrderLifecycleScripts, readsDuring, RedisServer } from '@eo/testing';
+import { readsDuring, RedisServer } from '@eo/local';
+import { type Attempt, type ClaimResult, OrderLifecycleScripts } from '../support';
 
 let server: RedisServer;
 let redis: Redis;

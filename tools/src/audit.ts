@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { relative } from 'node:path';
 import type { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
+import { flag, int, parseCommandLine, string, UsageError } from './cli/command-line';
 import {
   AuditFold,
   auditQuery,
@@ -38,8 +38,6 @@ Globs (*, ?, [..], **) are expanded by the tool when quoted; a directory means e
 Exit status: 0 no violation · 1 an order processed more than once, an accepted order never processed,
 or FAILED plus another terminal line · 2 usage error, or the audit could not run.`;
 
-class UsageError extends Error {}
-
 interface Options {
   json: boolean;
   graceSeconds: number;
@@ -63,39 +61,23 @@ interface SourceInfo {
 }
 
 const OPTIONS = {
-  json: { type: 'boolean' },
-  'grace-seconds': { type: 'string' },
-  env: { type: 'string' },
-  datadog: { type: 'boolean' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-  query: { type: 'string' },
-  'max-events': { type: 'string' },
-  'api-url': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+  json: flag(),
+  'grace-seconds': int(0, 86_400, 30),
+  env: string(),
+  datadog: flag(),
+  from: string(),
+  to: string(),
+  query: string(),
+  'max-events': int(1, 100_000_000),
+  'api-url': string(),
+};
 
 function parseOptions(argv: string[]): Options | undefined {
-  const { values, positionals } = (() => {
-    try {
-      return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  })();
-  if (values.help) return undefined;
-  const int = (name: 'grace-seconds' | 'max-events', fallback: number, min: number, max: number): number => {
-    const raw = values[name];
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
-      throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-    }
-    return value;
-  };
+  const { values, positionals, help } = parseCommandLine(argv, OPTIONS, { positionals: true });
+  if (help) return undefined;
   const options: Options = {
-    json: values.json ?? false,
-    graceSeconds: int('grace-seconds', 30, 0, 86_400),
+    json: values.json,
+    graceSeconds: values['grace-seconds'],
     env: values.env?.trim() || undefined,
     inputs: positionals,
     datadog: undefined,
@@ -111,7 +93,7 @@ function parseOptions(argv: string[]): Options | undefined {
     from: values.from.trim(),
     to: values.to?.trim() || 'now',
     query: values.query,
-    maxEvents: int('max-events', 1_000_000, 1, 100_000_000),
+    maxEvents: values['max-events'] ?? 1_000_000,
     apiUrl: values['api-url'],
   };
   return options;

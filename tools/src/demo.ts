@@ -26,7 +26,8 @@ import {
   SentinelTopology,
   SystemHarness,
   type InvariantInput,
-} from '@eo/testing';
+} from '@eo/local';
+import { flag, parseCommandLine } from './cli/command-line';
 import { pauseMasterPastFailover } from './failover';
 import { readLocalSystem } from './local-system';
 
@@ -192,10 +193,12 @@ function makeOrder(ample: string[], scarce: string[]): OrderItem[] {
 }
 
 async function main(): Promise<number> {
-  const args = process.argv.slice(2);
-  const unknown = args.find((arg) => arg !== '--failover');
-  if (unknown !== undefined) throw new Error(`unknown argument ${unknown} (the only one is --failover)`);
-  const failover = args.includes('--failover');
+  const { values, help } = parseCommandLine(process.argv.slice(2), { failover: flag() });
+  if (help) {
+    say('usage: npm run demo [-- --failover]   (DEMO_ORDERS, DEMO_CONCURRENCY, DEMO_TIMEOUT_MS in the environment)');
+    return 0;
+  }
+  const failover = values.failover;
   const total = intEnv('DEMO_ORDERS', 2000, 1);
   const concurrency = intEnv('DEMO_CONCURRENCY', 64, 1);
   const timeoutMs = intEnv('DEMO_TIMEOUT_MS', 120_000, 1000);

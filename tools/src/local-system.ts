@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '@eo/testing';
+import { repoRoot } from '@eo/local';
 
 /** What `npm start` tells other local tools (`npm run demo`, `npm run reset`) about the system it runs. */
 export interface LocalSystem {

@@ -9,7 +9,8 @@
  * Environment: ADMIN_TOKEN (required: the order service's), ORDER_URL (default: the `npm start`
  * record, else http://127.0.0.1:3001).
  */
-import { mapLimit, requestJson } from '@eo/testing';
+import { mapLimit, requestJson } from '@eo/local';
+import { flag, int, parseCommandLine, UsageError } from './cli/command-line';
 import { readLocalSystem } from './local-system';
 
 interface Summary {
@@ -119,24 +120,24 @@ async function retryAll(): Promise<void> {
   }
 }
 
-function limitOption(args: string[], fallback: number): number {
-  const at = args.indexOf('--limit');
-  if (at < 0) return fallback;
-  const value = Number(args[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new CliError(`--limit must be a positive integer, got "${args[at + 1]}"`);
-  return value;
-}
-
 async function main(args: string[]): Promise<void> {
-  const [command, ...rest] = args;
+  let parsed;
+  try {
+    parsed = parseCommandLine(args, { limit: int(1, Number.MAX_SAFE_INTEGER, 50), 'all-failed': flag() }, { positionals: true });
+  } catch (error) {
+    throw error instanceof UsageError ? new CliError(`${error.message}\n${USAGE}`) : error;
+  }
+  if (parsed.help) return say(USAGE);
+  const [command, ...rest] = parsed.positionals;
+  const { limit } = parsed.values;
   switch (command) {
     case 'failed':
-      return list('FAILED', limitOption(rest, 50));
+      return list('FAILED', limit);
     case 'list':
-      if (!rest[0] || rest[0].startsWith('--')) throw new CliError(`list needs a status\n${USAGE}`);
-      return list(rest[0].toUpperCase(), limitOption(rest.slice(1), 50));
+      if (!rest[0]) throw new CliError(`list needs a status\n${USAGE}`);
+      return list(rest[0].toUpperCase(), limit);
     case 'retry':
-      if (rest[0] === '--all-failed') return retryAll();
+      if (parsed.values['all-failed']) return retryAll();
       if (!rest[0]) throw new CliError(`retry needs an orderId or --all-failed\n${USAGE}`);
       switch (await retryOne(rest[0])) {
         case 'retried':

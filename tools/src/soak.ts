@@ -12,7 +12,6 @@ import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isTerminal, LogEvent, type OrderItem } from '@eo/contract';
 import {
   checkInvariants,
@@ -25,7 +24,8 @@ import {
   type FlowResult,
   type InvariantReport,
   type ServiceProcess,
-} from '@eo/testing';
+} from '@eo/local';
+import { int, parseCommandLine, UsageError } from './cli/command-line';
 
 /** Short timings so that every recovery path runs many times within a minute. */
 const LOCK_TTL_MS = 1000;
@@ -60,8 +60,6 @@ const FAULT_KINDS: readonly FaultKind[] = [
 const USAGE =
   'usage: npm run soak -- [--seconds N (60)] [--replicas N (3)] [--rate N orders/s (100)] [--seed N] [--fault-every-ms N (3000)]';
 
-class UsageError extends Error {}
-
 interface SoakOptions {
   seconds: number;
   replicas: number;
@@ -75,39 +73,20 @@ function say(message: string): void {
 }
 
 function parseOptions(argv: string[]): SoakOptions | undefined {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        seconds: { type: 'string' },
-        replicas: { type: 'string' },
-        rate: { type: 'string' },
-        seed: { type: 'string' },
-        'fault-every-ms': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
-  }
-  if (values.help) return undefined;
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = values[name];
-    if (typeof raw !== 'string') return fallback;
-    const value = Number(raw);
-    if (raw.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
-      throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${raw}"\n${USAGE}`);
-    }
-    return value;
-  };
+  const { values, help } = parseCommandLine(argv, {
+    seconds: int(1, 86_400, 60),
+    replicas: int(1, 16, 3),
+    rate: int(1, 5000, 100),
+    seed: int(0, 2 ** 32 - 1, randomInt(2 ** 31)),
+    'fault-every-ms': int(100, 600_000, 3000),
+  });
+  if (help) return undefined;
   return {
-    seconds: int('seconds', 60, 1, 86_400),
-    replicas: int('replicas', 3, 1, 16),
-    rate: int('rate', 100, 1, 5000),
-    seed: int('seed', randomInt(2 ** 31), 0, 2 ** 32 - 1),
-    faultEveryMs: int('fault-every-ms', 3000, 100, 600_000),
+    seconds: values.seconds,
+    replicas: values.replicas,
+    rate: values.rate,
+    seed: values.seed,
+    faultEveryMs: values['fault-every-ms'],
   };
 }
 
@@ -598,7 +577,7 @@ async function main(): Promise<number> {
     options = parseOptions(process.argv.slice(2));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    process.stderr.write(`${error.message}\n${USAGE}\n`);
     return 2;
   }
   if (!options) {

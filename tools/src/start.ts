@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { ConfigError, createRedis, credentialsOf, loadCommonConfig, maskRedisUrl } from '@eo/platform';
-import { REDIS_SERVER_BIN, RedisServer, repoRoot, SentinelTopology, serviceEntry, SystemHarness } from '@eo/testing';
+import { REDIS_SERVER_BIN, RedisServer, repoRoot, SentinelTopology, serviceEntry, SystemHarness } from '@eo/local';
 import { dataDirInUse, localDataDir, redisPidFile, removeLocalSystem, writeLocalSystem } from './local-system';
 import { logFormatter } from './log-format';
 

@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import { OrderStatus, OrderStore, RedisKeys } from '@eo/contract';
 import { createRedis, credentialsOf, loadCommonConfig, maskRedisUrl } from '@eo/platform';
 import { readLocalSystem } from './local-system';
+import { flag, int, optionalInt, parseCommandLine, UsageError } from './cli/command-line';
 import { scanKeys } from './scan';
 
 /** What `--json` prints. */
@@ -29,27 +30,13 @@ export interface SystemStatus {
   services: Array<{ url: string; ready: boolean | null }>;
 }
 
-interface Options {
-  json: boolean;
-  watchSeconds: number | undefined;
-  scanLimit: number;
-}
+const USAGE = 'usage: npm run status [-- --json] [--watch [seconds]] [--scan-limit N]';
 
-function parseOptions(argv: string[]): Options {
-  const options: Options = { json: false, watchSeconds: undefined, scanLimit: 200_000 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--json') options.json = true;
-    else if (arg === '--watch') {
-      const next = Number(argv[i + 1]);
-      options.watchSeconds = Number.isInteger(next) && next > 0 ? (i++, next) : 2;
-    } else if (arg === '--scan-limit') {
-      options.scanLimit = Number(argv[++i]);
-      if (!Number.isInteger(options.scanLimit) || options.scanLimit < 1) throw new Error('--scan-limit must be a positive integer');
-    } else throw new Error(`unknown option ${arg}\nusage: npm run status [-- --json] [--watch [seconds]] [--scan-limit N]`);
-  }
-  return options;
-}
+const OPTIONS = {
+  json: flag(),
+  watch: optionalInt(1, 3600, 2),
+  'scan-limit': int(1, Number.MAX_SAFE_INTEGER, 200_000),
+};
 
 async function ready(url: string): Promise<boolean | null> {
   try {
@@ -151,7 +138,9 @@ export function formatStatus(status: SystemStatus): string {
 }
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
+  const { values, help } = parseCommandLine(process.argv.slice(2), OPTIONS);
+  if (help) return void process.stdout.write(`${USAGE}\n`);
+  const options = { json: values.json, watchSeconds: values.watch, scanLimit: values['scan-limit'] };
   const local = readLocalSystem();
   const redisUrl = process.env.REDIS_URL ?? local?.redisUrl;
   if (!redisUrl) throw new Error('no REDIS_URL, and no npm start running here: set REDIS_URL (and REDIS_NAMESPACE)');
@@ -188,7 +177,9 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((error: unknown) => {
-    process.stderr.write(`status: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    process.stderr.write(
+      `status: ${error instanceof Error ? error.message : String(error)}\n${error instanceof UsageError ? `${USAGE}\n` : ''}`,
+    );
+    process.exitCode = error instanceof UsageError ? 2 : 1;
   });
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Redis, Result } from 'ioredis';
-import { RedisServer } from '@eo/testing';
+import { RedisServer } from '@eo/local';
 import { type Decoded, ExactlyOnceConsumer, type Logger, parseFenceRefusal, type QueueKeys, ScriptClient, sleep, WorkQueue } from '../src';
 
 declare module 'ioredis' {

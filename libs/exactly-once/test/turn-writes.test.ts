@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { readsDuring, RedisServer } from '@eo/testing';
+import { readsDuring, RedisServer } from '@eo/local';
 import { TurnWrites } from '../src/turn-writes';
 
 let server: RedisServer;

@@ -3,7 +3,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Redis } from 'ioredis';
 import { RedisKeys, type OrderItem } from '@eo/contract';
 import { createLogger, type Env } from '@eo/platform';
-import { OrderLifecycleScripts, RedisServer } from '@eo/testing';
+import { RedisServer } from '@eo/local';
+import { OrderLifecycleScripts } from '@eo/test-support';
 import { createOrderApp } from '../../src/app';
 import { loadOrderConfig, type OrderConfig } from '../../src/config';
 

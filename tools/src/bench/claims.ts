@@ -19,7 +19,7 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { buildEnvelope, OrderStore, type RedisKeys } from '@eo/contract';
-import { delay, RedisServer, SystemHarness } from '@eo/testing';
+import { delay, RedisServer, SystemHarness } from '@eo/local';
 import { startAgentSink } from './agent-sink';
 import { cpuTimes } from './proc';
 
@@ -30,50 +30,25 @@ interface Options {
   cpuProfDir: string | undefined;
 }
 
+import { choice, int, parseCommandLine, text, UsageError } from '../cli/command-line';
+
 const USAGE = 'usage: npm run bench:claims -- [--rate 4000] [--seconds 10] [--tracing on|off] [--cpu-prof DIR]';
 
-class UsageError extends Error {}
-
-function parseArgs(argv: string[]): Options {
-  const options: Options = { rate: 4000, seconds: 10, tracing: false, cpuProfDir: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    const positive = (name: string): number => {
-      const n = Number(value);
-      if (value === undefined || !Number.isInteger(n) || n < 1)
-        throw new UsageError(`${name} must be a positive integer, got "${value ?? ''}"`);
-      return n;
-    };
-    switch (flag) {
-      case '--rate':
-        options.rate = positive('--rate');
-        i++;
-        break;
-      case '--seconds':
-        options.seconds = positive('--seconds');
-        i++;
-        break;
-      case '--tracing':
-        if (value !== 'on' && value !== 'off') throw new UsageError(`--tracing must be on or off, got "${value ?? ''}"`);
-        options.tracing = value === 'on';
-        i++;
-        break;
-      case '--cpu-prof':
-        if (value === undefined) throw new UsageError('--cpu-prof needs a directory');
-        options.cpuProfDir = resolve(value);
-        i++;
-        break;
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        process.exit(0);
-        break;
-      default:
-        throw new UsageError(`unknown option "${flag}"`);
-    }
-  }
-  return options;
+function parseOptions(argv: string[]): Options | undefined {
+  const { values, help } = parseCommandLine(argv, {
+    rate: int(1, 1_000_000, 4000),
+    seconds: int(1, 3600, 10),
+    tracing: choice(['on', 'off'], 'off'),
+    'cpu-prof': text(),
+  });
+  if (help) return undefined;
+  const dir = values['cpu-prof'];
+  return {
+    rate: values.rate,
+    seconds: values.seconds,
+    tracing: values.tracing === 'on',
+    cpuProfDir: dir === undefined ? undefined : resolve(dir),
+  };
 }
 
 type Kind = 'locked' | 'processed' | 'won';
@@ -190,7 +165,8 @@ async function measure(harness: SystemHarness, server: RedisServer, redis: Redis
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
+  if (!options) return console.log(USAGE);
   const server = await RedisServer.start({ detached: true });
   let harness: SystemHarness | undefined;
   let agent: Server | undefined;

@@ -14,6 +14,9 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import autocannon from 'autocannon';
 import { validateItems } from '@eo/contract';
 import { FieldValidationException } from '@eo/platform';
+import { choice, int, parseCommandLine, runCli } from '../cli/command-line';
+
+const USAGE = 'usage: npm run bench:adapters -- [--seconds 8] [--connections 64]';
 
 type AdapterName = 'fastify' | 'express';
 
@@ -39,11 +42,6 @@ async function serve(adapter: AdapterName): Promise<void> {
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
   process.send?.({ url: url.replace('[::1]', '127.0.0.1') });
-}
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
 interface Row {
@@ -75,10 +73,15 @@ async function measure(adapter: AdapterName, seconds: number, connections: numbe
 }
 
 async function main(): Promise<void> {
-  const serveAt = process.argv.indexOf('--serve');
-  if (serveAt > 0) return serve(process.argv[serveAt + 1] as AdapterName);
-  const seconds = arg('seconds', 8);
-  const connections = arg('connections', 64);
+  const { values, help } = parseCommandLine(process.argv.slice(2), {
+    serve: choice<AdapterName>(['fastify', 'express'], 'fastify'),
+    seconds: int(1, 3600, 8),
+    connections: int(1, 1000, 64),
+  });
+  if (help) return console.log(USAGE);
+  // A child of this bench: serve one adapter until killed.
+  if (process.argv.includes('--serve')) return serve(values.serve);
+  const { seconds, connections } = values;
   const rows: Row[] = [];
   // Alternate the adapters so drift on a shared, noisy machine hits both alike.
   for (const adapter of ['fastify', 'express', 'fastify', 'express'] as const) rows.push(await measure(adapter, seconds, connections));
@@ -89,7 +92,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runCli(USAGE, main);

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { OrderStore, type RedisKeys } from '@eo/contract';
-import { RedisServer, SystemHarness } from '@eo/testing';
+import { RedisServer, SystemHarness } from '@eo/local';
 import { pacedLoad } from './paced-load';
 
 interface Options {
@@ -21,22 +21,19 @@ interface Options {
   retentionMs: number;
 }
 
+import { int, parseCommandLine, runCli } from '../cli/command-line';
+
 const USAGE = 'usage: npm run bench:retention -- [--minutes 10] [--rate 200] [--retention-ms 60000]';
 const SAMPLE_MS = 10_000;
 const SKUS = Array.from({ length: 8 }, (_, i) => `RETENTION-${i + 1}`);
 
-function parseOptions(argv: string[]): Options {
-  const options: Options = { minutes: 10, rate: 200, retentionMs: 60_000 };
-  const names: Record<string, keyof Options> = { '--minutes': 'minutes', '--rate': 'rate', '--retention-ms': 'retentionMs' };
-  for (let i = 0; i < argv.length; i += 2) {
-    const name = names[argv[i]];
-    const value = Number(argv[i + 1]);
-    if (!name) throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${argv[i]} must be a positive integer, got "${argv[i + 1]}"\n${USAGE}`);
-    options[name] = value;
-  }
-  if (options.retentionMs < 1000) throw new Error('--retention-ms must be at least 1000 (ORDER_RETENTION_MS)');
-  return options;
+function parseOptions(argv: string[]): Options | undefined {
+  const { values, help } = parseCommandLine(argv, {
+    minutes: int(1, 10_000, 10),
+    rate: int(1, 100_000, 200),
+    'retention-ms': int(1000, 2 ** 31, 60_000),
+  });
+  return help ? undefined : { minutes: values.minutes, rate: values.rate, retentionMs: values['retention-ms'] };
 }
 
 function say(message = ''): void {
@@ -62,6 +59,7 @@ const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (!options) return say(USAGE);
   const server = await RedisServer.start({ appendfsync: 'everysec' });
   let system: SystemHarness | undefined;
   const redis = server.client();
@@ -135,7 +133,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench:retention failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
-});
+runCli(USAGE, main);

@@ -1,0 +1,54 @@
+import type { OrderItem } from '@eo/contract';
+import { checkInvariants, delay, formatReport, SystemHarness } from '@eo/local';
+
+let system: SystemHarness | undefined;
+
+beforeAll(async () => {
+  // A namespace too, so this also proves every key and the channel follow REDIS_NAMESPACE.
+  system = await SystemHarness.start({
+    replicas: 0,
+    namespace: 'norep',
+    orderEnv: { RECOVERY_GRACE_MS: '200' },
+    inventoryEnv: { SWEEP_INTERVAL_MS: '200' },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+describe('orders accepted while no inventory replica runs', () => {
+  it('are all processed exactly once after replicas start', async () => {
+    const sys = system!;
+    const prefix = SystemHarness.uniqueId('norep');
+    const initialStock = { [`${prefix}-A`]: 150, [`${prefix}-B`]: 1_000 };
+    for (const [sku, available] of Object.entries(initialStock)) await sys.seedStock(sku, available);
+    const orders: OrderItem[][] = Array.from({ length: 200 }, (_, i) => [
+      { sku: `${prefix}-A`, quantity: 1 + (i % 2) },
+      { sku: `${prefix}-B`, quantity: 1 },
+    ]);
+
+    const { accepted, refused } = await sys.placeOrders(orders, 32);
+    expect(refused).toEqual([]);
+    expect(accepted).toHaveLength(200);
+
+    // Published to nobody: everything waits on the backlog, nothing is decided.
+    await delay(400);
+    expect(await sys.redis.zcard(sys.keys.pending)).toBe(200);
+    const statuses = await Promise.all(accepted.map((id) => sys.redis.hget(sys.keys.order(id), 'status')));
+    expect(new Set(statuses)).toEqual(new Set(['PENDING']));
+
+    await sys.startInventory(3);
+    await sys.waitForQuiet(accepted, { timeoutMs: 30_000 });
+
+    const report = await checkInvariants({ redis: sys.redis, keys: sys.keys, acceptedOrderIds: accepted, initialStock, logs: sys.logs });
+    if (!report.ok) throw new Error(formatReport(report) + sys.crashReport());
+    expect(sys.crashes).toEqual([]);
+    expect(report.reserved + report.rejected).toBe(200);
+    expect(report.rejected).toBeGreaterThan(0);
+    expect(sys.events('order.processed')).toHaveLength(200);
+    // None was announced to a listener: each was taken from the backlog by a sweep.
+    const recovered = new Set(sys.events('order.recovered').map((line) => line.orderId));
+    expect(accepted.every((id) => recovered.has(id))).toBe(true);
+  }, 90_000);
+});

@@ -1,0 +1,256 @@
+import { Options, RSS_MIN_SECONDS, RSS_SAMPLE_MS, TARGETS } from './options';
+import { RunResult, median, say } from './run';
+
+// Output
+
+export function round(n: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+export function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+}
+
+export function pct(ratio: number): string {
+  return Number.isFinite(ratio) ? `${(ratio * 100).toFixed(1)} %` : 'n/a';
+}
+
+export function ms(n: number): string {
+  return Number.isFinite(n) ? `${fmt(n)} ms` : 'n/a';
+}
+
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r, i) => {
+      const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
+}
+
+/** `name 1.00, other 0.25` for the entries of at least 0.005 per order. */
+export function perOrderList(record: Record<string, number>): string {
+  return Object.entries(record)
+    .filter(([, n]) => n >= 0.005)
+    .map(([name, n]) => `${name} ${n.toFixed(2)}`)
+    .join(', ');
+}
+
+export function printRun(run: RunResult): void {
+  say(`\n--- ${run.replicas} replica(s): details ---`);
+  const refused = Object.entries(run.peak.refused).map(([s, n]) => `${n}× ${s}`);
+  say(
+    `peak      ${fmt(run.peak.accepted)} accepted in ${run.peak.seconds.toFixed(1)} s` +
+      (refused.length ? `, refused ${refused.join(', ')}` : '') +
+      (run.peak.errors ? `, ${run.peak.errors} errors (${run.peak.timeouts} timeouts)` : '') +
+      `; HTTP p50 ${ms(run.peak.httpLatencyMs.p50)} p99 ${ms(run.peak.httpLatencyMs.p99)}`,
+  );
+  say(
+    `events    ${Object.entries(run.events)
+      .map(
+        ([p, e]) =>
+          `${p}: ${Object.entries(e)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
+      )
+      .join(' | ')}`,
+  );
+  say('\nRedis commands per order (peak window, INFO commandstats delta; Redis 7.0 counts calls made inside scripts too):');
+  say(`  all calls ${run.commands.perOrder.toFixed(2)}: ${perOrderList(run.commands.byCommand)}`);
+  say(
+    `  EVALSHA+EVAL (sent by clients only) ${run.commands.scriptCallsPerOrder.toFixed(2)}` +
+      (run.commands.noscript ? `, ${run.commands.noscript} NOSCRIPT` : ''),
+  );
+  const rt = run.roundTrips;
+  say(
+    `Round trips per order (MONITOR sample of ${rt.orders} orders): ${rt.perOrder.toFixed(2)} ` +
+      `(${rt.perOrderWithSweeps.toFixed(2)} with the background sweeps seen in the window)`,
+  );
+  say(`  sent by the services: ${perOrderList(rt.byCommand)}`);
+  say(`  by process: ${perOrderList(rt.byProcess)}`);
+  say(`  run inside scripts (not round trips) ${rt.insideScriptsPerOrder.toFixed(2)}: ${perOrderList(rt.insideScriptsByCommand)}`);
+  say('\nProcesses (CPU over the peak window: load + drain):');
+  const rows = [['process', 'CPU s', 'CPU ms/order', 'cores', 'peak RSS MB', 'RSS growth', `RSS MB every ${RSS_SAMPLE_MS / 1000} s`]];
+  for (const p of run.processes) {
+    rows.push([
+      p.name,
+      p.cpuSeconds.toFixed(2),
+      p.cpuMsPerOrder.toFixed(3),
+      p.cores.toFixed(2),
+      fmt(p.peakRssMb),
+      Number.isFinite(p.rssGrowth) ? `${(p.rssGrowth * 100).toFixed(0)} %` : 'n/a',
+      p.rssMb.map((v) => fmt(v)).join(' '),
+    ]);
+  }
+  say(table(rows));
+  say(
+    `machine: ${run.machine.coresBusy.toFixed(2)} of ${run.machine.cores.toFixed(1)} cores busy over the window, ` +
+      `${run.machine.coresOurs.toFixed(2)} of them this benchmark's processes (the rest: other work on this shared machine)`,
+  );
+  const b = run.baseline;
+  say(
+    `\nBaseline: ${fmt(b.pairsPerSec)} PUBLISH+SET NX pairs/s (${b.subscribers} subscribers), Redis ${b.redisCpuUsPerPair.toFixed(1)} µs CPU/pair, ` +
+      `Node ${b.nodeCpuUsPerPair.toFixed(1)} µs CPU/pair`,
+  );
+  say(
+    `services / baseline: throughput ${pct(run.ratios.throughput)} (completed orders/s over pairs/s), Redis CPU per op ${run.ratios.redisCpuPerOp.toFixed(1)}×, ` +
+      `Node CPU per op ${run.ratios.nodeCpuPerOp.toFixed(1)}× (all services together)`,
+  );
+}
+
+/** One replica count's runs (one per round), with the medians the verdicts and the chart use. */
+export interface ReplicaGroup {
+  replicas: number;
+  runs: RunResult[];
+  completedPerSec: number;
+  halfP99Ms: number;
+}
+
+export function groupByReplicas(runs: RunResult[]): ReplicaGroup[] {
+  const counts = [...new Set(runs.map((r) => r.replicas))];
+  return counts.map((replicas) => {
+    const mine = runs.filter((r) => r.replicas === replicas);
+    return {
+      replicas,
+      runs: mine,
+      completedPerSec: median(mine.map((r) => r.peak.completedPerSec)),
+      halfP99Ms: median(mine.map((r) => r.half.latencyMs.p99)),
+    };
+  });
+}
+
+/** `5,432/s`, or with several rounds `5,432/s (median of 3: 5,268–5,480)`. */
+export function rateOf(group: ReplicaGroup): string {
+  const rates = group.runs.map((r) => r.peak.completedPerSec);
+  if (rates.length === 1) return `${fmt(rates[0])}/s`;
+  return `${fmt(group.completedPerSec)}/s (median of ${rates.length}: ${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))})`;
+}
+
+export function printSummary(runs: RunResult[]): void {
+  say('\n=== Summary ===');
+  const rounds = Math.max(...runs.map((r) => r.round));
+  const rows = [
+    [
+      'replicas',
+      ...(rounds > 1 ? ['round'] : []),
+      'accepted/s',
+      'completed/s',
+      'p50',
+      'p95',
+      'p99',
+      '½-peak p50',
+      'p95',
+      'p99',
+      'round trips',
+      'cmds/order',
+      'CPU ms/order',
+      'baseline pairs/s',
+      'svc/base',
+      'twice',
+      'lost',
+    ],
+  ];
+  for (const r of runs) {
+    const cpu = r.processes.filter((p) => !p.name.startsWith('bench')).reduce((a, p) => a + p.cpuMsPerOrder, 0);
+    rows.push([
+      String(r.replicas),
+      ...(rounds > 1 ? [String(r.round)] : []),
+      fmt(r.peak.acceptedPerSec),
+      fmt(r.peak.completedPerSec),
+      ms(r.peak.latencyMs.p50),
+      ms(r.peak.latencyMs.p95),
+      ms(r.peak.latencyMs.p99),
+      ms(r.half.latencyMs.p50),
+      ms(r.half.latencyMs.p95),
+      ms(r.half.latencyMs.p99),
+      r.roundTrips.perOrder.toFixed(2),
+      r.commands.perOrder.toFixed(1),
+      cpu.toFixed(2),
+      fmt(r.baseline.pairsPerSec),
+      pct(r.ratios.throughput),
+      String(r.invariants.processedTwice),
+      String(r.invariants.lost),
+    ]);
+  }
+  say(table(rows));
+  say('(latency = accept→terminal from createdAt/processedAt in Redis; CPU = order + replicas + redis-server)');
+  if (rounds > 1)
+    say(
+      `completed/s by replicas: ${groupByReplicas(runs)
+        .map((g) => `${g.replicas}r ${rateOf(g)}`)
+        .join('; ')}`,
+    );
+}
+
+export interface TargetRow {
+  target: string;
+  measured: string;
+  verdict: 'met' | 'not met' | 'n/a';
+}
+
+export function evaluateTargets(runs: RunResult[], options: Options): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const groups = groupByReplicas(runs);
+  const three = groups.find((g) => g.replicas === 3);
+  rows.push({
+    target: `≥ ${fmt(TARGETS.completedPerSec3)} completed orders/s with 3 replicas`,
+    measured: three ? rateOf(three) : 'no 3-replica run',
+    verdict: three ? (three.completedPerSec >= TARGETS.completedPerSec3 ? 'met' : 'not met') : 'n/a',
+  });
+  rows.push({
+    target: 'every order exactly once (no duplicate, none lost, stock conserved)',
+    measured: groups
+      .map((g) => {
+        const sum = (pick: (r: RunResult) => number): number => g.runs.reduce((a, r) => a + pick(r), 0);
+        const twice = sum((r) => r.invariants.processedTwice);
+        const lost = sum((r) => r.invariants.lost);
+        return `${g.replicas}r: ${twice} twice, ${lost} lost${g.runs.every((r) => r.invariants.ok) ? '' : ', VIOLATIONS'}`;
+      })
+      .join('; '),
+    verdict: runs.every((r) => r.invariants.ok) ? 'met' : 'not met',
+  });
+  rows.push({
+    target: `p99 accept→terminal ≤ ${TARGETS.p99HalfMs} ms at half the peak rate`,
+    // With several rounds, each count's median p99 is judged (and every round's is listed).
+    measured: groups.map((g) => `${g.replicas}r: ${g.runs.map((r) => ms(r.half.latencyMs.p99)).join(', ')}`).join('; '),
+    verdict: groups.every((g) => g.halfP99Ms <= TARGETS.p99HalfMs) ? 'met' : 'not met',
+  });
+  rows.push({
+    target: 'Redis round trips per order ≤ N + 2 (happy path, MONITOR sample)',
+    measured: groups
+      .map((g) => `${g.replicas}r: ${g.runs.map((r) => r.roundTrips.perOrder.toFixed(2)).join(', ')} (≤ ${g.replicas + 2})`)
+      .join('; '),
+    verdict: runs.every((r) => r.roundTrips.perOrder <= r.replicas + 2 + 0.005) ? 'met' : 'not met',
+  });
+  const six = groups.find((g) => g.replicas === 6);
+  const percent = (v: number): string => `${(v * 100).toFixed(0)} %`;
+  // Each round's own ratio too: its 3 and 6 ran minutes apart, under the same neighbours.
+  const perRound = (a: ReplicaGroup, b: ReplicaGroup): string =>
+    a.runs.length > 1
+      ? ` of the medians; per round ${a.runs.map((r) => percent((b.runs.find((x) => x.round === r.round)?.peak.completedPerSec ?? NaN) / r.peak.completedPerSec)).join(', ')}`
+      : '';
+  rows.push({
+    target: `6 replicas ≥ ${TARGETS.sixOverThree * 100} % of 3 replicas' throughput`,
+    measured:
+      three && six ? `${percent(six.completedPerSec / three.completedPerSec)}${perRound(three, six)}` : 'needs --sweep with 3 and 6',
+    verdict: three && six ? (six.completedPerSec >= TARGETS.sixOverThree * three.completedPerSec ? 'met' : 'not met') : 'n/a',
+  });
+  const services = runs.flatMap((r) => r.processes.filter((p) => p.name === 'order' || p.name.startsWith('inventory-')));
+  const worst = services.reduce((a, p) => (Number.isFinite(p.rssGrowth) && p.rssGrowth > a ? p.rssGrowth : a), -Infinity);
+  rows.push({
+    target: `RSS flat over a 5-minute run (services' RSS growth < ${TARGETS.rssGrowth * 100} %)`,
+    measured:
+      `worst ${Number.isFinite(worst) ? `${(worst * 100).toFixed(0)} %` : 'n/a'} over ${options.seconds * 2} s of load` +
+      (options.seconds < RSS_MIN_SECONDS ? ` (too short to judge: --seconds ${RSS_MIN_SECONDS} or more)` : ''),
+    // Ten seconds of load cannot judge a five-minute target: the heap is still growing into its size.
+    verdict: !Number.isFinite(worst) || options.seconds < RSS_MIN_SECONDS ? 'n/a' : worst < TARGETS.rssGrowth ? 'met' : 'not met',
+  });
+  return rows;
+}
+
+export function printTargets(rows: TargetRow[]): void {
+  say('\n=== Targets (issue 6; printed, not asserted) ===');
+  say(table([['target', 'measured', 'verdict'], ...rows.map((r) => [r.target, r.measured, r.verdict])]));
+}
