@@ -213,6 +213,160 @@ describe('commit-order', () => {
   });
 });
 
+/** A RESERVED order of `items`, reserved by a first attempt. */
+async function reservedOrder(items: OrderItem[]): Promise<string> {
+  const orderId = await placeOrder(items);
+  const { attempt, items: stored } = await claimed(orderId);
+  expect((await scripts.commit(attempt, stored, NOW)).code).toBe('reserved');
+  return orderId;
+}
+
+/** Claims the release of a cancelled order (the order is CANCELLING). */
+async function claimedRelease(orderId: string): Promise<{ attempt: Attempt; items: OrderItem[] }> {
+  const attempt = attemptOf(orderId);
+  const claim = await scripts.claim(attempt, 10_000, 3, NOW, 'CANCELLING');
+  if (claim.code !== 'claimed') throw new Error(`claim ${claim.code}`);
+  return { attempt, items: claim.items };
+}
+
+describe('cancel-order', () => {
+  it('cancels a PENDING order at once: CANCELLED, off the backlog, retained; a working replica finds its commit refused', async () => {
+    await seedStock('X1', 5);
+    const orderId = await placeOrder([{ sku: 'X1', quantity: 2 }]);
+    const { attempt, items } = await claimed(orderId);
+    expect(await scripts.cancel(orderId, '{}', 60_000, NOW)).toEqual({ code: 'cancelled' });
+    expect(await redis.hgetall(keys.order(orderId))).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'cancelled',
+      processedBy: 'test-client',
+    });
+    expect(await redis.zscore(keys.pending, orderId)).toBeNull();
+    expect(await redis.pttl(keys.order(orderId))).toBeGreaterThan(0);
+    expect(await scripts.commit(attempt, items, NOW)).toEqual({ code: 'already_processed', status: 'CANCELLED' });
+    expect(await redis.hgetall(keys.stock('X1'))).toEqual({ available: '5', reserved: '0' });
+    expect(await redis.exists(keys.lock(orderId))).toBe(0);
+  });
+
+  it('turns a RESERVED order CANCELLING: kept, due on the backlog after the grace, the OrderCancelled envelope published', async () => {
+    await seedStock('X2', 5);
+    const orderId = await reservedOrder([{ sku: 'X2', quantity: 1 }]);
+    const sub = server.client();
+    const received: string[] = [];
+    await sub.subscribe(keys.orderUpdatesChannel);
+    sub.on('message', (_ch, msg) => received.push(msg));
+    const before = Date.now();
+    expect(await scripts.cancel(orderId, '{"type":"OrderCancelled"}', 60_000, NOW)).toEqual({ code: 'requested' });
+    expect(await redis.hgetall(keys.order(orderId))).toMatchObject({ status: 'CANCELLING', attempts: '0', cancelRequestedAt: NOW });
+    expect(await redis.pttl(keys.order(orderId))).toBe(-1);
+    expect(Number(await redis.zscore(keys.pending, orderId))).toBeGreaterThanOrEqual(before + 60_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(received).toEqual(['{"type":"OrderCancelled"}']);
+    expect(await redis.hgetall(keys.stock('X2'))).toEqual({ available: '4', reserved: '1' });
+    sub.disconnect();
+  });
+
+  it('changes nothing for a repeat, a REJECTED or FAILED order, and answers not_found for an unknown one', async () => {
+    await seedStock('X3', 5);
+    const requested = await reservedOrder([{ sku: 'X3', quantity: 1 }]);
+    await scripts.cancel(requested, '{}', 60_000, NOW);
+    expect(await scripts.cancel(requested, '{}', 60_000, NOW)).toEqual({ code: 'unchanged', status: 'CANCELLING' });
+    const cancelled = await placeOrder([{ sku: 'X3', quantity: 1 }]);
+    await scripts.cancel(cancelled, '{}', 60_000, NOW);
+    expect(await scripts.cancel(cancelled, '{}', 60_000, NOW)).toEqual({ code: 'unchanged', status: 'CANCELLED' });
+    const rejected = await placeOrder([{ sku: 'X3', quantity: 99 }]);
+    const claim = await claimed(rejected);
+    expect((await scripts.commit(claim.attempt, claim.items, NOW)).code).toBe('rejected');
+    expect(await scripts.cancel(rejected, '{}', 60_000, NOW)).toEqual({ code: 'unchanged', status: 'REJECTED' });
+    const failed = await placeOrder([{ sku: 'X3', quantity: 1 }]);
+    await redis.hset(keys.order(failed), 'attempts', 3);
+    expect((await scripts.claim(attemptOf(failed), 10_000, 3, NOW)).code).toBe('exhausted');
+    expect(await scripts.cancel(failed, '{}', 60_000, NOW)).toEqual({ code: 'unchanged', status: 'FAILED' });
+    expect(await scripts.cancel('nope', '{}', 60_000, NOW)).toEqual({ code: 'not_found' });
+    expect(await redis.hgetall(keys.stock('X3'))).toEqual({ available: '4', reserved: '1' });
+  });
+});
+
+describe('release-stock', () => {
+  it('gives every item back, sets CANCELLED, leaves the backlog and deletes the lock', async () => {
+    await seedStock('L1', 10);
+    await seedStock('L2', 10);
+    const orderId = await reservedOrder([
+      { sku: 'L1', quantity: 3 },
+      { sku: 'L2', quantity: 4 },
+      { sku: 'L1', quantity: 1 },
+    ]);
+    await scripts.cancel(orderId, '{}', 60_000, NOW);
+    const { attempt, items } = await claimedRelease(orderId);
+    expect(await scripts.releaseStock(attempt, items, NOW)).toEqual({ code: 'released', attempts: 1 });
+    expect(await redis.hgetall(keys.stock('L1'))).toEqual({ available: '10', reserved: '0' });
+    expect(await redis.hgetall(keys.stock('L2'))).toEqual({ available: '10', reserved: '0' });
+    expect(await redis.hgetall(keys.order(orderId))).toMatchObject({
+      status: 'CANCELLED',
+      processedBy: 'test-replica',
+      commitToken: attempt.token,
+    });
+    expect(await redis.exists(keys.lock(orderId))).toBe(0);
+    expect(await redis.zscore(keys.pending, orderId)).toBeNull();
+    expect(await redis.pttl(keys.order(orderId))).toBeGreaterThan(0);
+  });
+
+  it('refuses a foreign token and a paused attempt whose lock was re-taken, and releases once', async () => {
+    await seedStock('L3', 10);
+    const orderId = await reservedOrder([{ sku: 'L3', quantity: 2 }]);
+    await scripts.cancel(orderId, '{}', 60_000, NOW);
+    const stale = attemptOf(orderId);
+    expect((await scripts.claim(stale, 50, 5, NOW, 'CANCELLING')).code).toBe('claimed');
+    const items = [{ sku: 'L3', quantity: 2 }];
+    expect(await scripts.releaseStock(attemptOf(orderId, 'forged'), items, NOW)).toEqual({ code: 'lease_lost', status: 'CANCELLING' });
+    await new Promise((r) => setTimeout(r, 80));
+    const { attempt: fresh } = await claimedRelease(orderId);
+    expect(await scripts.releaseStock(fresh, items, NOW)).toEqual({ code: 'released', attempts: 2 });
+    expect(await scripts.releaseStock(stale, items, NOW)).toEqual({ code: 'lease_lost', status: 'CANCELLED' });
+    expect(await redis.hgetall(keys.stock('L3'))).toEqual({ available: '10', reserved: '0' });
+  });
+
+  it('releases nothing when one SKU holds less than the order reserved (all or nothing), and stays due', async () => {
+    await seedStock('L4', 10);
+    await seedStock('L5', 10);
+    const orderId = await reservedOrder([
+      { sku: 'L4', quantity: 2 },
+      { sku: 'L5', quantity: 3 },
+    ]);
+    await scripts.cancel(orderId, '{}', 60_000, NOW);
+    await redis.hset(keys.stock('L5'), 'reserved', 1);
+    const { attempt, items } = await claimedRelease(orderId);
+    await expect(scripts.releaseStock(attempt, items, NOW)).rejects.toThrow(/L5 holds 1 reserved, less than the order's 3/);
+    expect(await redis.hgetall(keys.stock('L4'))).toEqual({ available: '8', reserved: '2' });
+    expect(await redis.hgetall(keys.stock('L5'))).toEqual({ available: '7', reserved: '1' });
+    expect(await redis.hget(keys.order(orderId), 'status')).toBe('CANCELLING');
+    expect(await redis.zscore(keys.pending, orderId)).not.toBeNull();
+  });
+
+  it('is refused for an order that is not CANCELLING: no claim for a RESERVED one, no release under a reservation claim', async () => {
+    await seedStock('L6', 10);
+    const reserved = await reservedOrder([{ sku: 'L6', quantity: 1 }]);
+    expect(await scripts.claim(attemptOf(reserved), 10_000, 3, NOW, 'CANCELLING')).toEqual({
+      code: 'already_processed',
+      status: 'RESERVED',
+    });
+    const pending = await placeOrder([{ sku: 'L6', quantity: 1 }]);
+    const { attempt, items } = await claimed(pending);
+    expect(await scripts.releaseStock(attempt, items, NOW)).toEqual({ code: 'already_processed', status: 'PENDING' });
+    expect(await redis.hgetall(keys.stock('L6'))).toEqual({ available: '9', reserved: '1' });
+    expect(await redis.hget(keys.order(pending), 'status')).toBe('PENDING');
+  });
+
+  it('answers replayed to a re-run with the releasing token and gives nothing back twice', async () => {
+    await seedStock('L7', 10);
+    const orderId = await reservedOrder([{ sku: 'L7', quantity: 4 }]);
+    await scripts.cancel(orderId, '{}', 60_000, NOW);
+    const { attempt, items } = await claimedRelease(orderId);
+    expect((await scripts.releaseStock(attempt, items, NOW)).code).toBe('released');
+    expect(await scripts.releaseStock(attempt, items, NOW)).toEqual({ code: 'replayed', status: 'CANCELLED', attempts: 1 });
+    expect(await redis.hgetall(keys.stock('L7'))).toEqual({ available: '10', reserved: '0' });
+  });
+});
+
 describe('release-lock and extend-lock', () => {
   it('never deletes or extends a lock it does not own', async () => {
     const orderId = await placeOrder([{ sku: 'A', quantity: 1 }]);

@@ -8,8 +8,8 @@ import {
   ScriptClient,
   WorkQueue,
 } from '@eo/exactly-once';
-import { type ReserveResult, StockScripts } from '@eo/inventory/scripts';
-import { type AcceptInput, type AcceptResult, OrderScripts, type RetryResult } from '@eo/order/scripts';
+import { type ReleaseResult, type ReserveResult, StockScripts } from '@eo/inventory/scripts';
+import { type AcceptInput, type AcceptResult, type CancelResult, OrderScripts, type RetryResult } from '@eo/order/scripts';
 import { DEFAULT_ORDER_RETENTION_MS } from '@eo/platform';
 
 /** One attempt on one order, as the tests name it. */
@@ -51,12 +51,17 @@ export class OrderLifecycleScripts {
     return this.order.retry(orderId, envelope, recoveryGraceMs, now);
   }
 
+  cancel(orderId: string, envelope: string, recoveryGraceMs: number, now: string): Promise<CancelResult> {
+    return this.order.cancel(orderId, envelope, recoveryGraceMs, now, 'test-client');
+  }
+
   setStock(sku: string, available: number): Promise<{ available: number; reserved: number }> {
     return this.stock.setStock(sku, available);
   }
 
-  async claim(attempt: Attempt, lockTtlMs: number, maxAttempts: number, now: string): Promise<ClaimResult> {
-    const claim = await this.queue.claim(engine(attempt), { lockTtlMs, maxAttempts, statuses: ['PENDING'], fields: ['items'], now });
+  /** Claims the order's work: its reservation (PENDING) or, with `status` CANCELLING, its release. */
+  async claim(attempt: Attempt, lockTtlMs: number, maxAttempts: number, now: string, status = 'PENDING'): Promise<ClaimResult> {
+    const claim = await this.queue.claim(engine(attempt), { lockTtlMs, work: [{ status, maxAttempts }], fields: ['items'], now });
     if (claim.code !== 'claimed') return claim;
     return {
       code: 'claimed',
@@ -78,6 +83,11 @@ export class OrderLifecycleScripts {
   /** The inventory's fenced commit of a claimed order. */
   commit(attempt: Attempt, items: OrderItem[], now: string): Promise<ReserveResult> {
     return this.stock.reserve(this.queue.fence(engine(attempt), 'PENDING', now), items);
+  }
+
+  /** The inventory's fenced release of a claimed cancellation (the order must be CANCELLING). */
+  releaseStock(attempt: Attempt, items: OrderItem[], now: string): Promise<ReleaseResult> {
+    return this.stock.release(this.queue.fence(engine(attempt), 'CANCELLING', now), items);
   }
 
   fail(attempt: Attempt, maxAttempts: number, backoffMs: number, now: string, error: string) {

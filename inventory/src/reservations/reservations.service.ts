@@ -21,6 +21,11 @@ export class InjectedFaultError extends Error {
 export class ReservationsService {
   constructor(@Inject(INVENTORY_CONFIG) private readonly config: InventoryConfig) {}
 
+  /** The work before a release commits: the same simulated downstream call, which never fails. */
+  async prepareRelease(signal: AbortSignal): Promise<void> {
+    if (this.config.workDelayMs > 0) await sleep(this.config.workDelayMs, signal);
+  }
+
   /** Runs the pre-commit work for one claimed order. */
   async prepare(order: { orderId: string; items: OrderItem[] }, signal: AbortSignal): Promise<void> {
     if (this.config.workDelayMs > 0) await sleep(this.config.workDelayMs, signal);

@@ -15,6 +15,7 @@ import type { Result } from 'ioredis';
 /** The inventory's own scripts, beside `src/` and `dist/` in `inventory/lua/`. */
 export const STOCK_SCRIPTS = {
   eoReserveStock: { file: join(__dirname, '..', '..', 'lua', 'reserve-stock.lua') },
+  eoReleaseStock: { file: join(__dirname, '..', '..', 'lua', 'release-stock.lua') },
   eoSetStock: { file: join(__dirname, '..', '..', 'lua', 'set-stock.lua'), numberOfKeys: 2 },
 } satisfies ScriptSet;
 
@@ -23,12 +24,16 @@ type Arg = string | number;
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     eoReserveStock(numKeys: number, ...keysAndArgs: Arg[]): Result<Array<string | number>, Context>;
+    eoReleaseStock(numKeys: number, ...keysAndArgs: Arg[]): Result<Array<string | number>, Context>;
     eoSetStock(...keysAndArgs: Arg[]): Result<[number, number], Context>;
   }
 }
 
 /** Outcome of `reserve-stock.lua`. */
 export type ReserveResult = { code: 'reserved'; attempts: number } | { code: 'rejected'; attempts: number; sku: string } | FenceRefusal;
+
+/** Outcome of `release-stock.lua`. */
+export type ReleaseResult = { code: 'released'; attempts: number } | FenceRefusal;
 
 /** A reservation's outcome as the engine reports it (the log line's `outcome`, and `sku` when rejected). */
 export function toCommitResult(result: ReserveResult): CommitResult {
@@ -43,9 +48,26 @@ export function toCommitResult(result: ReserveResult): CommitResult {
         attempts: result.attempts,
         detail: { sku: result.sku },
       };
+    case 'replayed':
+      // Our reservation ran (only it wrote our token); a cancellation may have followed since.
+      return result.status === OrderStatus.Rejected ? result : { ...result, status: OrderStatus.Reserved };
     default:
       return result;
   }
+}
+
+/** A release's outcome as the engine reports it: logged as `order.cancelled` with `released: true`. */
+export function releaseCommitResult(result: ReleaseResult): CommitResult {
+  if (result.code === 'released') {
+    return {
+      code: 'committed',
+      status: OrderStatus.Cancelled,
+      outcome: 'cancelled',
+      attempts: result.attempts,
+      detail: { released: true },
+    };
+  }
+  return result;
 }
 
 function parseReserve(reply: Array<string | number>): ReserveResult {
@@ -54,6 +76,13 @@ function parseReserve(reply: Array<string | number>): ReserveResult {
   if (reply[0] === 'reserved') return { code: 'reserved', attempts: Number(reply[1]) };
   if (reply[0] === 'rejected') return { code: 'rejected', attempts: Number(reply[1]), sku: String(reply[2]) };
   throw new UnexpectedReplyError('reserve-stock', reply);
+}
+
+function parseRelease(reply: Array<string | number>): ReleaseResult {
+  const refusal = parseFenceRefusal(reply);
+  if (refusal) return refusal;
+  if (reply[0] === 'released') return { code: 'released', attempts: Number(reply[1]) };
+  throw new UnexpectedReplyError('release-stock', reply);
 }
 
 function distinctSkus(items: OrderItem[]): string[] {
@@ -82,6 +111,18 @@ export class StockScripts {
       (redis) => redis.eoReserveStock(keys.length, ...keys, ...fence.args, this.keys.stockPrefix).then(parseReserve),
       {
         script: 'reserve-stock',
+        batched: true,
+      },
+    );
+  }
+
+  /** Gives a cancelled order's reservation back, behind the fence (the order must be CANCELLING). */
+  async release(fence: Fence, items: OrderItem[]): Promise<ReleaseResult> {
+    const keys = [...fence.keys, ...distinctSkus(items).map((sku) => this.keys.stock(sku))];
+    return this.client.write(
+      (redis) => redis.eoReleaseStock(keys.length, ...keys, ...fence.args, this.keys.stockPrefix).then(parseRelease),
+      {
+        script: 'release-stock',
         batched: true,
       },
     );

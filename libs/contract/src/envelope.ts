@@ -29,12 +29,20 @@ export interface OrderView {
   processedBy?: string;
   attempts: number;
   reason?: string;
+  /** Set while a cancellation of a RESERVED order is under way: its reservation is being given back. */
+  cancel?: 'requested';
 }
 
-/** The message published on `order_updates` when an order is accepted. */
-export interface OrderPlacedEnvelope {
+/** The message types on `order_updates`: an order accepted, and the cancellation of a RESERVED one requested. */
+export const MessageType = { OrderPlaced: 'OrderPlaced', OrderCancelled: 'OrderCancelled' } as const;
+
+/** One of the {@link MessageType} values. */
+export type MessageTypeName = (typeof MessageType)[keyof typeof MessageType];
+
+/** A message on `order_updates`: it names the order; what to do is read from the order hash. */
+export interface OrderEnvelope {
   v: 1;
-  type: 'OrderPlaced';
+  type: MessageTypeName;
   orderId: string;
   items: OrderItem[];
   createdAt: string;
@@ -90,9 +98,15 @@ export function isValidOrderId(value: unknown): value is string {
   return typeof value === 'string' && OrderLimits.orderIdPattern.test(value);
 }
 
-/** Builds the envelope for an accepted order. */
-export function buildEnvelope(orderId: string, items: OrderItem[], createdAt: string, trace?: Record<string, string>): OrderPlacedEnvelope {
-  const envelope: OrderPlacedEnvelope = { v: 1, type: 'OrderPlaced', orderId, items, createdAt };
+/** Builds the envelope for an accepted order (or, with `type`, a requested cancellation). */
+export function buildEnvelope(
+  orderId: string,
+  items: OrderItem[],
+  createdAt: string,
+  trace?: Record<string, string>,
+  type: MessageTypeName = MessageType.OrderPlaced,
+): OrderEnvelope {
+  const envelope: OrderEnvelope = { v: 1, type, orderId, items, createdAt };
   if (trace && Object.keys(trace).length > 0) envelope.trace = trace;
   return envelope;
 }
@@ -101,7 +115,7 @@ export function buildEnvelope(orderId: string, items: OrderItem[], createdAt: st
  * Parses and validates a raw `order_updates` message. Consumers drop what fails (and log
  * `message.invalid`); nothing in a message is trusted beyond choosing which order to look at.
  */
-export function parseEnvelope(raw: string): Validated<OrderPlacedEnvelope> {
+export function parseEnvelope(raw: string): Validated<OrderEnvelope> {
   let data: unknown;
   try {
     data = JSON.parse(raw);
@@ -110,7 +124,10 @@ export function parseEnvelope(raw: string): Validated<OrderPlacedEnvelope> {
   }
   if (!isPlainObject(data)) return fail('$', 'must be a JSON object');
   if (data.v !== 1) return fail('v', 'must be 1');
-  if (data.type !== 'OrderPlaced') return fail('type', 'must be "OrderPlaced"');
+  if (data.type !== MessageType.OrderPlaced && data.type !== MessageType.OrderCancelled) {
+    return fail('type', 'must be "OrderPlaced" or "OrderCancelled"');
+  }
+  const type = data.type;
   if (!isValidOrderId(data.orderId)) return fail('orderId', 'must be 1 to 64 characters of A-Z a-z 0-9 _ -');
   const items = validateItems(data.items);
   if (!items.ok) return items;
@@ -124,7 +141,7 @@ export function parseEnvelope(raw: string): Validated<OrderPlacedEnvelope> {
     }
     trace = data.trace as Record<string, string>;
   }
-  return { ok: true, value: buildEnvelope(data.orderId, items.value, data.createdAt, trace) };
+  return { ok: true, value: buildEnvelope(data.orderId, items.value, data.createdAt, trace, type) };
 }
 
 /** The engine's view of an `order_updates` message: {@link parseEnvelope}, keyed by order id. */

@@ -19,6 +19,9 @@ export const LogEvent = {
   OrderError: engine.error,
   OrderUnacknowledged: engine.unacknowledged,
   OrderRetried: 'order.retried',
+  /** One per CANCELLED order: `released` says whether a reservation was given back (and by which replica). */
+  OrderCancelled: 'order.cancelled',
+  OrderCancelRequested: 'order.cancel_requested',
   MessageInvalid: engine.messageInvalid,
   SweepFailed: engine.sweepFailed,
   LeaseRenewFailed: engine.leaseRenewFailed,
@@ -31,20 +34,40 @@ export const LogEvent = {
 /** One of the {@link LogEvent} values. */
 export type LogEventName = (typeof LogEvent)[keyof typeof LogEvent];
 
-/** Order statuses: `PENDING` until exactly one terminal status is set; a terminal status never changes. */
+/**
+ * Order statuses as the API shows them: `PENDING → RESERVED | REJECTED | FAILED | CANCELLED`,
+ * `RESERVED → CANCELLED`; CANCELLED, REJECTED and FAILED never change again.
+ */
 export const OrderStatus = {
   Pending: 'PENDING',
   Reserved: 'RESERVED',
   Rejected: 'REJECTED',
   Failed: 'FAILED',
+  Cancelled: 'CANCELLED',
 } as const;
 
 /** One of the {@link OrderStatus} values. */
 export type OrderStatusName = (typeof OrderStatus)[keyof typeof OrderStatus];
 
-/** True for RESERVED, REJECTED and FAILED. */
+/**
+ * The stored status of a RESERVED order whose cancellation is requested: the release is its work
+ * to do (the engine claims it in this status). The API shows it as RESERVED with `cancel: "requested"`.
+ */
+export const CANCELLING = 'CANCELLING';
+
+/** A status as stored in the order hash: an API status, or {@link CANCELLING}. */
+export type StoredStatus = OrderStatusName | typeof CANCELLING;
+
+/** The API status of a stored one. */
+export function apiStatus(stored: StoredStatus): OrderStatusName {
+  return stored === CANCELLING ? OrderStatus.Reserved : stored;
+}
+
+/** True once nothing more will happen to the order: REJECTED, FAILED, CANCELLED, and RESERVED unless a cancellation is under way. */
 export function isTerminal(status: string | undefined): boolean {
-  return status === OrderStatus.Reserved || status === OrderStatus.Rejected || status === OrderStatus.Failed;
+  return (
+    status === OrderStatus.Reserved || status === OrderStatus.Rejected || status === OrderStatus.Failed || status === OrderStatus.Cancelled
+  );
 }
 
 const metric = engineMetricNames(ORDER_VOCABULARY);
@@ -52,6 +75,8 @@ const metric = engineMetricNames(ORDER_VOCABULARY);
 /** Metric names (DogStatsD); dashboards and monitors in `datadog/` rely on them. */
 export const Metric = {
   Accepted: 'orders.accepted',
+  /** Cancellations, tagged `released:true|false`. */
+  Cancelled: 'orders.cancelled',
   Processed: metric.processed,
   Skipped: metric.skipped,
   LeaseLost: metric.leaseLost,

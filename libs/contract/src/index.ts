@@ -9,11 +9,15 @@ export {
   validateItems,
   type FieldError,
   type OrderItem,
-  type OrderPlacedEnvelope,
+  MessageType,
+  type MessageTypeName,
+  type OrderEnvelope,
   type OrderView,
   type Validated,
 } from './envelope';
 export {
+  apiStatus,
+  CANCELLING,
   isTerminal,
   LogEvent,
   Metric,
@@ -22,6 +26,7 @@ export {
   type LogEventName,
   type MetricName,
   type OrderStatusName,
+  type StoredStatus,
 } from './events';
 export { RedisKeys } from './keys';
 export { OrderStore, type OrderSummary, type StockLevel, type StoredOrder } from './order-store';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { OrderItem, OrderView } from './envelope';
-import type { OrderStatusName } from './events';
+import { apiStatus, CANCELLING, type OrderStatusName, type StoredStatus } from './events';
 import type { RedisKeys } from './keys';
 
 /** An order as stored: its view, and the hash of the request body that created it (tells a replay from a conflict). */
@@ -48,7 +48,7 @@ export class OrderStore {
     // Built in the documented field order, optional fields only when set, so the JSON reads the same every time.
     return {
       orderId,
-      status: hash.status as OrderStatusName,
+      status: apiStatus(hash.status as StoredStatus),
       items: JSON.parse(hash.items) as OrderItem[],
       createdAt: hash.createdAt ?? '',
       updatedAt: hash.updatedAt ?? hash.createdAt ?? '',
@@ -56,6 +56,7 @@ export class OrderStore {
       ...(hash.processedBy ? { processedBy: hash.processedBy } : {}),
       attempts: Number(hash.attempts ?? 0),
       ...(hash.reason ? { reason: hash.reason } : {}),
+      ...(hash.status === CANCELLING ? { cancel: 'requested' as const } : {}),
     };
   }
 
@@ -72,10 +73,13 @@ export class OrderStore {
     return hashes.map((hash, i) => OrderStore.toView(orderIds[i], hash as Record<string, string>));
   }
 
-  /** The status of many orders, in order (undefined for an absent one); pipelined. */
-  async statuses(orderIds: readonly string[]): Promise<Array<OrderStatusName | undefined>> {
+  /**
+   * The stored status of many orders, in order (undefined for an absent one); pipelined. Unlike a
+   * view's, a cancellation under way shows as {@link CANCELLING}: its work is not done.
+   */
+  async statuses(orderIds: readonly string[]): Promise<Array<StoredStatus | undefined>> {
     const replies = await this.many(orderIds, (pipeline, id) => pipeline.hget(this.keys.order(id), 'status'));
-    return replies.map((status) => (status === null ? undefined : (status as OrderStatusName)));
+    return replies.map((status) => (status === null ? undefined : (status as StoredStatus)));
   }
 
   /** Summaries of the orders that still exist, in order; pipelined. */
@@ -88,7 +92,7 @@ export class OrderStore {
       const [status, attempts, reason, updatedAt] = value as Array<string | null>;
       // Expired between the listing and the read: gone.
       if (status === null) return;
-      out.push({ orderId: orderIds[i], status: status as OrderStatusName, attempts: Number(attempts ?? 0), reason, updatedAt });
+      out.push({ orderId: orderIds[i], status: apiStatus(status as StoredStatus), attempts: Number(attempts ?? 0), reason, updatedAt });
     });
     return out;
   }

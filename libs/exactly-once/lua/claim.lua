@@ -13,9 +13,9 @@ ARGV[3]  now (ISO-8601)
 ARGV[4]  status channel
 ARGV[5]  id
 ARGV[6]  retention in ms of a record FAILED here
-ARGV[7]  the statuses that mean "work to do", space-separated (e.g. "PENDING")
+ARGV[7]  the statuses that mean "work to do", space-separated (e.g. "PENDING CANCELLING")
 ARGV[8]  lock TTL in ms
-ARGV[9]  max attempts
+ARGV[9]  max attempts of each of those statuses, space-separated in the same order (e.g. "5 1000000")
 ARGV[10..] record fields to hand back with a won claim (e.g. "items")
 
 Returns:
@@ -34,13 +34,19 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return {'not_found'}
 end
-local working = false
+local maxAttempts = nil
+local limits = {}
+for limit in string.gmatch(ARGV[9], '%S+') do
+  limits[#limits + 1] = tonumber(limit)
+end
+local i = 0
 for candidate in string.gmatch(ARGV[7], '%S+') do
+  i = i + 1
   if candidate == status then
-    working = true
+    maxAttempts = limits[i]
   end
 end
-if not working then
+if not maxAttempts then
   return {'already_processed', status}
 end
 
@@ -66,7 +72,7 @@ if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[8]) then
 end
 
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
-if attempts >= tonumber(ARGV[9]) then
+if attempts >= maxAttempts then
   redis.call('HSET', KEYS[1], 'reason', 'attempts_exhausted')
   finish('FAILED')
   redis.call('ZADD', KEYS[4], nowMs(), ARGV[5])

@@ -44,6 +44,13 @@ export interface MessageHandler {
   type: string;
   status: string;
   fields?: readonly string[];
+  /** Attempts before the record is FAILED; the consumer's `maxAttempts` by default. */
+  maxAttempts?: number;
+  /**
+   * The log event and metric of a commit (`<entity>.processed` / `<plural>.processed` by default):
+   * a second kind of work on the same records (a cancellation) counts under names of its own.
+   */
+  committed?: { event: string; metric: string };
   process(job: Job, signal: AbortSignal): Promise<void>;
   commit(job: Job, fence: Fence): Promise<CommitResult>;
 }
@@ -102,7 +109,7 @@ export class ExactlyOnceConsumer {
   private readonly shutdown = new AbortController();
   private readonly handlers = new Map<string, MessageHandler>();
   private readonly types: Set<string>;
-  private readonly statuses: string[];
+  private readonly work: Array<{ status: string; maxAttempts: number }>;
   private readonly fields: string[];
   private readonly tracing: Tracing;
   private readonly metrics: Metrics;
@@ -122,7 +129,7 @@ export class ExactlyOnceConsumer {
       this.handlers.set(handler.status, handler);
     }
     this.types = new Set(options.handlers.map((handler) => handler.type));
-    this.statuses = [...this.handlers.keys()];
+    this.work = options.handlers.map((h) => ({ status: h.status, maxAttempts: h.maxAttempts ?? options.maxAttempts }));
     this.fields = [...new Set(options.handlers.flatMap((handler) => handler.fields ?? []))];
     this.tracing = options.tracing ?? noTracing;
     this.metrics = options.metrics ?? noMetrics;
@@ -276,14 +283,13 @@ export class ExactlyOnceConsumer {
     trace: Record<string, string> | undefined,
     shutdown: AbortSignal,
   ): Promise<void> {
-    const { worker, lockTtlMs, maxAttempts } = this.options;
+    const { worker, lockTtlMs } = this.options;
     // The worker name in the token tells an operator reading the lock who holds it.
     const attempt: Attempt = { id, token: `${worker}:${randomUUID()}`, worker };
     const startedAt = performance.now();
     const claim = await this.options.queue.claim(attempt, {
       lockTtlMs,
-      maxAttempts,
-      statuses: this.statuses,
+      work: this.work,
       fields: this.fields,
       now: new Date().toISOString(),
     });
@@ -411,13 +417,14 @@ export class ExactlyOnceConsumer {
       case 'committed':
       case 'replayed': {
         const outcome = result.code === 'replayed' ? result.status.toLowerCase() : result.outcome;
+        const committed = handler.committed ?? { event: events.processed, metric: metric.processed };
         span.setTag(`${entity}.outcome`, outcome);
-        metrics.increment(metric.processed, { outcome });
+        metrics.increment(committed.metric, { outcome });
         metrics.distribution(metric.processingDuration, durationMs, { outcome });
         if (!Number.isNaN(createdAt)) metrics.distribution(metric.endToEnd, Math.max(0, Date.now() - createdAt), { outcome });
         log.info(
           {
-            event: events.processed,
+            event: committed.event,
             outcome,
             attempt: claim.attempt,
             durationMs,
@@ -506,7 +513,8 @@ export class ExactlyOnceConsumer {
       log.info({ event: events.released, attempt: job.attempt, released, reason: 'shutdown' }, 'handed back for another worker');
       return;
     }
-    const { retryBaseMs, retryMaxMs, maxAttempts } = this.options;
+    const { retryBaseMs, retryMaxMs } = this.options;
+    const maxAttempts = this.handlers.get(job.status)?.maxAttempts ?? this.options.maxAttempts;
     const exp = Math.min(retryMaxMs, retryBaseMs * 2 ** (job.attempt - 1));
     const backoffMs = Math.round(exp / 2 + Math.random() * (exp / 2));
     const message = error instanceof Error ? error.message : String(error);

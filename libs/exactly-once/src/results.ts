@@ -46,7 +46,8 @@ export type FenceRefusal =
  * `outcome` and adds what its log line should say), or a {@link FenceRefusal}.
  */
 export type CommitResult =
-  { code: 'committed'; status: string; outcome: string; attempts: number; detail?: Record<string, string> } | FenceRefusal;
+  | { code: 'committed'; status: string; outcome: string; attempts: number; detail?: Record<string, string | number | boolean> }
+  | FenceRefusal;
 
 /** What the sweep sees of the backlog: its size, how overdue the oldest entry is, the due ids. */
 export interface DueBatch {

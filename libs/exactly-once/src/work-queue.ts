@@ -28,9 +28,8 @@ export interface Fence {
 /** What a claim asks for. */
 export interface ClaimOptions {
   lockTtlMs: number;
-  maxAttempts: number;
-  /** The statuses that mean "work to do". */
-  statuses: readonly string[];
+  /** The statuses that mean "work to do", each with the attempts it may take before it is FAILED. */
+  work: ReadonlyArray<{ status: string; maxAttempts: number }>;
   /** Record fields handed back with a won claim. */
   fields: readonly string[];
   now: string;
@@ -69,9 +68,9 @@ export class WorkQueue {
           this.keys.statusChannel,
           id,
           this.retentionMs,
-          options.statuses.join(' '),
+          options.work.map((w) => w.status).join(' '),
           options.lockTtlMs,
-          options.maxAttempts,
+          options.work.map((w) => w.maxAttempts).join(' '),
           ...options.fields,
         ),
       { batched: true },

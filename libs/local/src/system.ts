@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { OrderStatus, OrderStore, RedisKeys, type OrderItem, type OrderView } from '@eo/contract';
+import { isTerminal, OrderStatus, OrderStore, RedisKeys, type OrderItem, type OrderView } from '@eo/contract';
 import { createRedis } from '@eo/platform';
 import { ScriptClient } from '@eo/exactly-once';
 import { StockScripts } from '@eo/inventory/scripts';
@@ -350,7 +350,7 @@ export class SystemHarness {
 
   private async nonTerminal(orderIds: readonly string[]): Promise<string[]> {
     const statuses = await this.store.statuses(orderIds);
-    return orderIds.filter((_, i) => statuses[i] === undefined || statuses[i] === OrderStatus.Pending);
+    return orderIds.filter((_, i) => !isTerminal(statuses[i]));
   }
 
   /** Stops every service (SIGTERM, SIGKILL after `timeoutMs`), closes the client, then the owned Redis. */

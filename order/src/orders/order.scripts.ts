@@ -9,6 +9,7 @@ export const ORDER_SCRIPTS = {
   // The key count varies with the optional Idempotency-Key; the caller passes it first.
   eoAcceptOrder: { file: join(__dirname, '..', '..', 'lua', 'accept-order.lua') },
   eoRetryOrder: { file: join(__dirname, '..', '..', 'lua', 'retry-order.lua'), numberOfKeys: 3 },
+  eoCancelOrder: { file: join(__dirname, '..', '..', 'lua', 'cancel-order.lua'), numberOfKeys: 2 },
 } satisfies ScriptSet;
 
 type Arg = string | number;
@@ -17,6 +18,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     eoAcceptOrder(numKeys: number, ...keysAndArgs: Arg[]): Result<string[], Context>;
     eoRetryOrder(...keysAndArgs: Arg[]): Result<string[], Context>;
+    eoCancelOrder(...keysAndArgs: Arg[]): Result<string[], Context>;
   }
 }
 
@@ -26,6 +28,9 @@ export type AcceptResult =
 
 /** Outcome of `retry-order.lua`. */
 export type RetryResult = { code: 'retried' } | { code: 'not_failed'; status: string } | { code: 'not_found' };
+
+/** Outcome of `cancel-order.lua`. */
+export type CancelResult = { code: 'cancelled' } | { code: 'requested' } | { code: 'unchanged'; status: string } | { code: 'not_found' };
 
 /** Input of accept-order. */
 export interface AcceptInput {
@@ -103,6 +108,44 @@ export class OrderScripts {
           .then(parseRetry),
       { script: 'retry-order', batched: true },
     );
+  }
+
+  /**
+   * A client's cancellation, atomically: a PENDING order CANCELLED at once (nothing reserved); a
+   * RESERVED one CANCELLING, on the backlog and published as `envelope` for a replica to release.
+   */
+  async cancel(orderId: string, envelope: string, recoveryGraceMs: number, now: string, by: string): Promise<CancelResult> {
+    return this.client.write(
+      (redis) =>
+        redis
+          .eoCancelOrder(
+            this.keys.order(orderId),
+            this.keys.pending,
+            orderId,
+            now,
+            recoveryGraceMs,
+            this.keys.orderUpdatesChannel,
+            envelope,
+            this.keys.orderStatusChannel,
+            this.retentionMs,
+            by,
+          )
+          .then(parseCancel),
+      { script: 'cancel-order', batched: true },
+    );
+  }
+}
+
+function parseCancel(reply: string[]): CancelResult {
+  switch (reply[0]) {
+    case 'cancelled':
+    case 'requested':
+    case 'not_found':
+      return { code: reply[0] };
+    case 'unchanged':
+      return { code: 'unchanged', status: String(reply[1]) };
+    default:
+      throw new UnexpectedReplyError('cancel-order', reply);
   }
 }
 
