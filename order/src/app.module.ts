@@ -21,6 +21,7 @@ export class AppModule {
             recoveryGraceMs: config.recoveryGraceMs,
             idempotencyTtlSeconds: config.idempotencyTtlSeconds,
             retentionMs: config.orderRetentionMs,
+            replica: config.replica,
           }),
         ),
         HealthModule,

@@ -39,6 +39,16 @@ export function validateIdempotencyKey(value: unknown): Validated<string | undef
   return { ok: true, value };
 }
 
+/**
+ * Validates a `POST /orders/:id/cancel` body: a cancellation takes no fields, so the body is absent
+ * (or empty) or `{}`; anything else is refused rather than silently ignored.
+ */
+export function validateCancelBody(value: unknown): Validated<void> {
+  if (value === undefined || value === null || value === '') return { ok: true, value: undefined };
+  if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) return { ok: true, value: undefined };
+  return fail('body', 'must be absent or {}: a cancellation takes no fields');
+}
+
 /** Validates the `:id` path parameter. */
 export function validateOrderIdParam(value: unknown): Validated<string> {
   return isValidOrderId(value) ? { ok: true, value } : fail('id', ORDER_ID_RULE);

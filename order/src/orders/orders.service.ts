@@ -1,6 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
-import { LogEvent, Metric, OrderStatus, OrderStore, buildEnvelope, isTerminal, type StoredOrder } from '@eo/contract';
+import {
+  CANCELLING,
+  LogEvent,
+  MessageType,
+  Metric,
+  OrderStatus,
+  OrderStore,
+  buildEnvelope,
+  isTerminal,
+  type StoredOrder,
+} from '@eo/contract';
 import { NotAcknowledgedError, type Metrics } from '@eo/exactly-once';
 import { FieldValidationException, LOGGER, METRICS, RedisUnavailableException, type Logger } from '@eo/platform';
 import { OrderScripts } from './order.scripts';
@@ -11,15 +21,27 @@ import { TracePropagator } from './trace-propagator';
 /** Injection token of {@link OrdersSettings}. */
 export const ORDERS_SETTINGS = Symbol('ORDERS_SETTINGS');
 
-/** How accepted orders are recorded (from `RECOVERY_GRACE_MS`, `IDEMPOTENCY_TTL_SECONDS` and `ORDER_RETENTION_MS`). */
+/** How accepted orders are recorded (from `RECOVERY_GRACE_MS`, `IDEMPOTENCY_TTL_SECONDS`, `ORDER_RETENTION_MS` and `REPLICA_NAME`). */
 export interface OrdersSettings {
   recoveryGraceMs: number;
   idempotencyTtlSeconds: number;
   retentionMs: number;
+  /** This instance's name: the `processedBy` of an order it cancels before any replica processed it. */
+  replica: string;
 }
 
 /** What `POST /orders` answers: 202 for a new order, 200 with the stored order for a replay. */
 export type PlaceOrderOutcome = { status: HttpStatus.ACCEPTED; body: AcceptedOrder } | { status: HttpStatus.OK; body: OrderView };
+
+/** The 202 answer to a cancellation of a RESERVED order: its reservation is being given back. */
+export interface CancelRequested {
+  orderId: string;
+  status: typeof OrderStatus.Reserved;
+  cancel: 'requested';
+}
+
+/** What `POST /orders/:id/cancel` answers: 202 when a release is now under way, else 200 with the order. */
+export type CancelOutcome = { status: HttpStatus.ACCEPTED; body: CancelRequested } | { status: HttpStatus.OK; body: OrderView };
 
 /** Message of the 503 a POST gets when Redis fails; the client's safe move is the same request again. */
 export const ACCEPT_UNAVAILABLE = 'Redis is unavailable; the order was not accepted. Retry with the same Idempotency-Key.';
@@ -29,8 +51,19 @@ export const ACCEPT_UNCONFIRMED =
 /** Message of the 503 for any other write the replicas did not confirm in time. */
 const UNCONFIRMED =
   'Redis replicas did not confirm the change in time; it may have been made or may be lost in a failover. Repeating the request is safe.';
+/** Message of the 503 a cancellation gets when Redis fails. */
+const CANCEL_UNAVAILABLE = 'Redis is unavailable; the order was not cancelled. Repeating the request is safe.';
 /** Message of the 503 a read gets when Redis fails. */
 export const READ_UNAVAILABLE = 'Redis is unavailable; the order could not be read. Retry later.';
+
+function notFound(orderId: string): NotFoundException {
+  return new NotFoundException({
+    statusCode: HttpStatus.NOT_FOUND,
+    error: 'Not Found',
+    message: `id ${orderId} names no order`,
+    field: 'id',
+  });
+}
 
 function conflict(field: string, message: string): FieldValidationException {
   return new FieldValidationException({ field, message }, HttpStatus.CONFLICT);
@@ -104,15 +137,65 @@ export class OrdersService {
   /** The order now; 404 when there is none. */
   async find(orderId: string): Promise<OrderView> {
     const stored = await this.readStored(orderId, READ_UNAVAILABLE);
-    if (!stored) {
-      throw new NotFoundException({
-        statusCode: HttpStatus.NOT_FOUND,
-        error: 'Not Found',
-        message: `id ${orderId} names no order`,
-        field: 'id',
-      });
-    }
+    if (!stored) throw notFound(orderId);
     return stored.view;
+  }
+
+  /**
+   * Cancels an order in one script (docs/design.md, "Cancellation"): a PENDING one is CANCELLED at
+   * once with nothing reserved; a RESERVED one has its release recorded, backlogged and published
+   * as an OrderCancelled for a replica to apply. A repeat answers 200 with the order as it is; a
+   * REJECTED or FAILED order has nothing to cancel (409).
+   */
+  async cancel(orderId: string, idempotencyKey: string | undefined): Promise<CancelOutcome> {
+    const stored = await this.readStored(orderId, CANCEL_UNAVAILABLE);
+    if (!stored) throw notFound(orderId);
+    const { items, createdAt } = stored.view;
+    const envelope = buildEnvelope(orderId, items, createdAt, this.trace.headers(), MessageType.OrderCancelled);
+    const now = new Date().toISOString();
+    const result = await this.redisCall(
+      'cancel',
+      CANCEL_UNAVAILABLE,
+      () => this.scripts.cancel(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, now, this.settings.replica),
+      // Written but not confirmed by the replicas: the cancellation stands unless a failover loses it, so it is logged.
+      (written) => {
+        if (written.code === 'cancelled') this.cancelled(orderId, idempotencyKey, false);
+      },
+    );
+    switch (result.code) {
+      case 'cancelled':
+        this.cancelled(orderId, idempotencyKey, true);
+        return { status: HttpStatus.OK, body: await this.find(orderId) };
+      case 'requested':
+        this.logger.info(
+          { event: LogEvent.OrderCancelRequested, orderId, idempotencyKey },
+          'cancellation requested; a replica releases the stock',
+        );
+        return { status: HttpStatus.ACCEPTED, body: { orderId, status: OrderStatus.Reserved, cancel: 'requested' } };
+      case 'unchanged':
+        if (result.status === CANCELLING || result.status === OrderStatus.Cancelled)
+          return { status: HttpStatus.OK, body: await this.find(orderId) };
+        throw conflict('id', `order ${orderId} is ${result.status}: only a PENDING or RESERVED order can be cancelled`);
+      case 'not_found':
+        throw notFound(orderId);
+    }
+  }
+
+  /** The one `order.cancelled` of an order cancelled before any replica processed it: nothing was reserved. */
+  private cancelled(orderId: string, idempotencyKey: string | undefined, confirmed: boolean): void {
+    this.metrics.increment(Metric.Cancelled, { outcome: 'cancelled', released: 'false' });
+    this.logger.info(
+      {
+        event: LogEvent.OrderCancelled,
+        orderId,
+        outcome: 'cancelled',
+        released: false,
+        processedBy: this.settings.replica,
+        idempotencyKey,
+        ...(confirmed ? {} : { confirmed }),
+      },
+      'order cancelled before processing; nothing was reserved',
+    );
   }
 
   /**
@@ -127,7 +210,8 @@ export class OrdersService {
       const watch = this.watcher.watch(orderId, deadline - Date.now());
       try {
         const view = await this.find(orderId);
-        if (isTerminal(view.status) || Date.now() >= deadline) return view;
+        // A RESERVED order whose cancellation is under way is still moving: it wakes on CANCELLED.
+        if ((isTerminal(view.status) && view.cancel === undefined) || Date.now() >= deadline) return view;
         // After a timeout or on shutdown, one last read covers an event lost in a reconnect.
         if ((await watch.woken) !== 'changed') return await this.find(orderId);
       } finally {
@@ -140,16 +224,16 @@ export class OrdersService {
     return this.redisCall('read', unavailable, () => this.store.get(orderId));
   }
 
-  private redisCall<T>(operation: string, unavailable: string, call: () => Promise<T>): Promise<T> {
-    return callRedis(this.logger, this.metrics, operation, unavailable, call);
+  private redisCall<T>(operation: string, unavailable: string, call: () => Promise<T>, unconfirmed?: (result: T) => void): Promise<T> {
+    return callRedis(this.logger, this.metrics, operation, unavailable, call, unconfirmed);
   }
 }
 
 /**
  * Runs one Redis call of an HTTP request; any failure (connection down, command timeout, script
  * error) becomes a 503 with `unavailable`, and a write the replicas did not confirm a 503 saying it
- * may exist. The commands connection fails fast while disconnected, so this never holds a request
- * for long.
+ * may exist (`unconfirmed` first sees what the write did, to log it). The commands connection fails
+ * fast while disconnected, so this never holds a request for long.
  */
 export async function callRedis<T>(
   logger: Logger,
@@ -157,11 +241,13 @@ export async function callRedis<T>(
   operation: string,
   unavailable: string,
   call: () => Promise<T>,
+  unconfirmed?: (result: T) => void,
 ): Promise<T> {
   try {
     return await call();
   } catch (err) {
     if (err instanceof NotAcknowledgedError) {
+      unconfirmed?.(err.result as T);
       metrics.increment(Metric.Unacknowledged, { stage: operation });
       logger.warn(
         { event: LogEvent.OrderUnacknowledged, operation, acknowledged: err.acknowledged, required: err.required },

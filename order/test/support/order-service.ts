@@ -45,8 +45,8 @@ export class OrderService {
     readonly logs: LogLine[],
   ) {}
 
-  /** Starts Redis and the app; `env` overrides the test defaults. */
-  static async start(env: Env = {}): Promise<OrderService> {
+  /** Starts Redis and the app; `env` overrides the test defaults; resolves once `/health/ready` answers `readyStatus`. */
+  static async start(env: Env = {}, readyStatus = 200): Promise<OrderService> {
     const server = await RedisServer.start();
     const config = loadOrderConfig({
       REDIS_URL: server.url,
@@ -72,7 +72,7 @@ export class OrderService {
       new OrderLifecycleScripts(redis, keys),
       logs,
     );
-    await service.waitUntilReady();
+    await service.waitUntilReady(readyStatus);
     return service;
   }
 
@@ -110,6 +110,15 @@ export class OrderService {
     return this.request(`/orders/${encodeURIComponent(orderId)}${search}`);
   }
 
+  /** `POST /orders/:id/cancel`, with no body unless one is given. */
+  cancelOrder(
+    orderId: string,
+    options: { body?: string; contentType?: string; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse> {
+    const headers = { ...(options.contentType ? { 'content-type': options.contentType } : {}), ...options.headers };
+    return this.request(`/orders/${encodeURIComponent(orderId)}/cancel`, { method: 'POST', body: options.body, headers });
+  }
+
   /** Places an order that must be accepted (202) and returns its id. */
   async placeOrder(items: OrderItem[] = [item()], extra: { orderId?: string } = {}): Promise<string> {
     const response = await this.postOrder({ items, ...extra });
@@ -124,6 +133,15 @@ export class OrderService {
     const claim = await this.scripts.claim(attempt, 10_000, 3, now);
     if (claim.code !== 'claimed') throw new Error(`claim ${claim.code}`);
     return (await this.scripts.commit(attempt, claim.items, now)).code;
+  }
+
+  /** Does what the replica that wins a cancelled order's lock would: claim its release, then give the stock back. */
+  async release(orderId: string, replica = 'inventory-test'): Promise<string> {
+    const attempt = { orderId, token: `token-${orderId}-release-${Date.now()}`, replica };
+    const now = new Date().toISOString();
+    const claim = await this.scripts.claim(attempt, 10_000, 3, now, 'CANCELLING');
+    if (claim.code !== 'claimed') throw new Error(`claim ${claim.code}`);
+    return (await this.scripts.releaseStock(attempt, claim.items, now)).code;
   }
 
   /** Does what a replica whose work keeps failing would: claim, then record the failure (FAILED after one attempt). */
