@@ -13,7 +13,7 @@ describe('a replica killed with kill -9 between claim and commit', () => {
     const { system, faults } = rig;
     const victim = system.inventory[1];
     const orders = flow(rig, 60, 20);
-    const orderId = await waitForClaimInFlight(victim);
+    const orderId = await waitForClaimInFlight(victim, { skip: (id) => orders.willCancel(id) });
     await faults.killReplica(victim);
     const killedAt = Date.now();
     expect(eventsOf(victim, 'order.processed', orderId)).toEqual([]);
@@ -35,5 +35,27 @@ describe('a replica killed with kill -9 between claim and commit', () => {
     expect(Date.parse(String(reclaim!.time)) - killedAt).toBeGreaterThanOrEqual(600);
     expect(system.logs.filter((l) => l.event === 'order.processed' && l.orderId === orderId)).toHaveLength(1);
     expect(system.crashes.filter((c) => c.name !== victim.name)).toEqual([]);
+  }, 90_000);
+
+  it('kill -9 mid-release: another replica gives the stock back after the TTL, exactly once', async () => {
+    const { system, faults } = rig;
+    const victim = system.inventory[0];
+    const crashesBefore = system.crashes.length;
+    // Cancelled late enough that most are RESERVED first: their releases are the work in flight.
+    const orders = flow(rig, 60, 20, { cancel: { share: 0.5, maxDelayMs: 6000 } });
+    const orderId = await waitForClaimInFlight(victim, { type: 'OrderCancelled', timeoutMs: 20_000 });
+    await faults.killReplica(victim);
+    expect(eventsOf(victim, 'order.cancelled', orderId)).toEqual([]);
+
+    await delay(500);
+    await victim.restart({ waitReady: true });
+    const result = await orders.done;
+    await expectInvariants(rig, result, { allowMissingProcessedLog: true });
+    const order = await system.getOrder(orderId);
+    expect(order.body.status).toBe('CANCELLED');
+    expect(order.body.attempts).toBeGreaterThanOrEqual(2);
+    const lines = system.logs.filter((l) => l.event === 'order.cancelled' && l.orderId === orderId);
+    expect(lines.map((l) => l.released)).toEqual([true]);
+    expect(system.crashes.slice(crashesBefore).filter((c) => c.name !== victim.name)).toEqual([]);
   }, 90_000);
 });

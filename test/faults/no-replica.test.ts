@@ -51,4 +51,56 @@ describe('orders accepted while no inventory replica runs', () => {
     const recovered = new Set(sys.events('order.recovered').map((line) => line.orderId));
     expect(accepted.every((id) => recovered.has(id))).toBe(true);
   }, 90_000);
+
+  it('gives back the stock of RESERVED orders cancelled while no replica runs, once replicas return', async () => {
+    const sys = system!;
+    const sku = `${SystemHarness.uniqueId('norep')}-C`;
+    const initialStock = { [sku]: 100 };
+    await sys.seedStock(sku, 100);
+    const { accepted, refused } = await sys.placeOrders(
+      Array.from({ length: 60 }, () => [{ sku, quantity: 1 }]),
+      16,
+    );
+    expect(refused).toEqual([]);
+    await sys.waitForQuiet(accepted, { timeoutMs: 30_000 });
+
+    await Promise.all(sys.inventory.map((replica) => replica.stop()));
+    // Released by nobody yet: each is recorded, backlogged and published to no listener.
+    const toRelease = accepted.filter((_, i) => i % 3 === 0);
+    const requested = await Promise.all(toRelease.map((id) => sys.cancelOrder(id)));
+    expect(requested.map((reply) => reply.status)).toEqual(toRelease.map(() => 202));
+    // A PENDING order cancelled meanwhile needs no replica at all.
+    const { accepted: later } = await sys.placeOrders([[{ sku, quantity: 1 }]]);
+    const before = await sys.cancelOrder(later[0]);
+    expect(before.status).toBe(200);
+    expect(before.body).toMatchObject({ status: 'CANCELLED' });
+    await delay(400);
+    expect(await sys.redis.zcard(sys.keys.pending)).toBe(toRelease.length);
+    expect(await sys.store.stock([sku])).toEqual([{ available: 40, reserved: 60 }]);
+
+    const recoveredBefore = sys.events('order.recovered').length;
+    await Promise.all(sys.inventory.map((replica) => replica.restart({ waitReady: true })));
+    const all = [...accepted, ...later];
+    await sys.waitForQuiet(all, { timeoutMs: 30_000 });
+    const cancelAnswers = [...toRelease.map((orderId) => ({ orderId, status: 202 })), { orderId: later[0], status: 200 }];
+    const report = await checkInvariants({
+      redis: sys.redis,
+      keys: sys.keys,
+      acceptedOrderIds: all,
+      initialStock,
+      logs: sys.logs,
+      cancelAnswers,
+    });
+    if (!report.ok) throw new Error(formatReport(report) + sys.crashReport());
+    expect(report.cancellations).toEqual({ released: toRelease.length, beforeProcessing: 1 });
+    expect(await sys.store.stock([sku])).toEqual([{ available: 60, reserved: 40 }]);
+    // Each release was taken from the backlog by a sweep.
+    const recovered = new Set(
+      sys
+        .events('order.recovered')
+        .slice(recoveredBefore)
+        .map((line) => line.orderId),
+    );
+    expect(toRelease.every((id) => recovered.has(id))).toBe(true);
+  }, 90_000);
 });

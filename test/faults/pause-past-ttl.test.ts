@@ -13,7 +13,7 @@ describe('a replica paused with SIGSTOP for 3× LOCK_TTL_MS while holding a lock
     const { system, faults } = rig;
     const victim = system.inventory[0];
     const orders = flow(rig, 60, 20);
-    const orderId = await waitForClaimInFlight(victim);
+    const orderId = await waitForClaimInFlight(victim, { skip: (id) => orders.willCancel(id) });
     await faults.pauseReplica(victim, 3 * TTL);
 
     const lost = await victim.waitForLog((l) => l.event === 'order.lease_lost' && l.orderId === orderId, 10_000);
@@ -28,6 +28,26 @@ describe('a replica paused with SIGSTOP for 3× LOCK_TTL_MS while holding a lock
     // The resumed replica works normally afterwards.
     await delay(200);
     expect(victim.running).toBe(true);
+    expect(system.crashes).toEqual([]);
+  }, 90_000);
+
+  it('SIGSTOP past the TTL during a release: another replica releases, the resumed one is refused, stock given back once', async () => {
+    const { system, faults } = rig;
+    const victim = system.inventory[1];
+    const orders = flow(rig, 60, 20, { cancel: { share: 0.5, maxDelayMs: 4000 } });
+    const orderId = await waitForClaimInFlight(victim, { type: 'OrderCancelled', timeoutMs: 20_000 });
+    await faults.pauseReplica(victim, 3 * TTL);
+
+    const lost = await victim.waitForLog((l) => l.event === 'order.lease_lost' && l.orderId === orderId, 10_000);
+    expect(['work', 'commit']).toContain(lost.stage);
+    expect(eventsOf(victim, 'order.cancelled', orderId)).toEqual([]);
+
+    const result = await orders.done;
+    await expectInvariants(rig, result);
+    const order = await system.getOrder(orderId);
+    expect(order.body.status).toBe('CANCELLED');
+    expect(order.body.processedBy).not.toBe(victim.name);
+    expect(system.logs.filter((l) => l.event === 'order.cancelled' && l.orderId === orderId).map((l) => l.released)).toEqual([true]);
     expect(system.crashes).toEqual([]);
   }, 90_000);
 });

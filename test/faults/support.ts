@@ -3,6 +3,7 @@ import {
   checkInvariants,
   delay,
   FaultInjector,
+  type FlowCancellations,
   type FlowResult,
   formatReport,
   type InvariantReport,
@@ -78,9 +79,16 @@ export async function startRig(options: { replicas?: number; inventoryEnv?: Reco
   };
 }
 
-/** Starts a background flow of `count` orders at `ratePerSecond`. */
-export function flow(rig: FaultRig, count: number, ratePerSecond: number): OrderFlow {
-  return new OrderFlow(rig.system, (i) => rig.items(i), { count, ratePerSecond, maxMs: 60_000 });
+/**
+ * Cancellations in the mix of every fault flow: three orders in ten, each a random 0–1.5 s after its
+ * 202, so some are cancelled while PENDING (maybe mid-work) and some once RESERVED (a release).
+ */
+export const FLOW_CANCELLATIONS = { share: 0.3, maxDelayMs: 1500 } as const;
+
+/** Starts a background flow of `count` orders at `ratePerSecond`, with {@link FLOW_CANCELLATIONS} unless `cancel` says otherwise. */
+export function flow(rig: FaultRig, count: number, ratePerSecond: number, options: { cancel?: FlowCancellations | false } = {}): OrderFlow {
+  const cancel = options.cancel === false ? undefined : (options.cancel ?? FLOW_CANCELLATIONS);
+  return new OrderFlow(rig.system, (i) => rig.items(i), { count, ratePerSecond, maxMs: 60_000, cancel });
 }
 
 /** Every order id stored under the rig's keys, whether or not its POST got a 202 (see the Redis restart case). */
@@ -99,7 +107,8 @@ export async function storedOrderIds(rig: FaultRig): Promise<string[]> {
 
 /**
  * Waits for quiet, then checks the invariants of docs/design.md over every stored order: exactly one terminal
- * status, at most one `order.processed`, stock conserved and never oversold, backlog empty.
+ * status, at most one `order.processed` and one `order.cancelled`, every cancellation the API
+ * acknowledged CANCELLED, stock conserved and never oversold, backlog empty.
  * Throws the full report on a violation.
  */
 export async function expectInvariants(
@@ -122,6 +131,7 @@ export async function expectInvariants(
     logs: system.logs,
     allowFailed: options.allowFailed,
     allowMissingProcessedLog: options.allowMissingProcessedLog,
+    cancelAnswers: result.cancels,
   });
   if (!report.ok) throw new Error(formatReport(report) + system.crashReport());
   const twice = report.processedTwice;
@@ -134,9 +144,21 @@ export function eventsOf(replica: ServiceProcess, event: string, orderId?: strin
   return replica.logs.filter((line) => line.event === event && (orderId === undefined || line.orderId === orderId));
 }
 
-/** The next order `replica` claims (from its `order.claimed` debug line) that it has not committed yet. */
-export async function waitForClaimInFlight(replica: ServiceProcess, timeoutMs = 10_000): Promise<string> {
-  const line = await replica.waitForLog((l) => l.event === 'order.claimed', timeoutMs, replica.logs.length);
+/**
+ * The next order `replica` claims (from its `order.claimed` debug line) for the work `type` names
+ * (OrderPlaced: its reservation; OrderCancelled: its release), skipping those `skip` names (the
+ * orders a flow is about to cancel, when a test needs its victim's order to stay placed).
+ */
+export async function waitForClaimInFlight(
+  replica: ServiceProcess,
+  options: { type?: string; skip?: (orderId: string) => boolean; timeoutMs?: number } = {},
+): Promise<string> {
+  const { type = 'OrderPlaced', skip = () => false, timeoutMs = 10_000 } = options;
+  const line = await replica.waitForLog(
+    (l) => l.event === 'order.claimed' && l.type === type && !skip(String(l.orderId)),
+    timeoutMs,
+    replica.logs.length,
+  );
   return String(line.orderId);
 }
 

@@ -59,7 +59,30 @@ class PlantedRun {
     this.logs.push({ event: LogEvent.OrderProcessed, orderId, replica, outcome, msg: `order ${outcome}` });
   }
 
-  check(extra: { logs?: LogLine[] | null; allowMissingProcessedLog?: boolean } = {}) {
+  /** Cancels as the order service would: a PENDING order at once (logged), a RESERVED one CANCELLING. */
+  async cancel(orderId: string): Promise<string> {
+    const result = await this.scripts.cancel(orderId, '{}', 60_000, new Date().toISOString());
+    if (result.code === 'cancelled') this.logCancelled(orderId, 'order-0', false);
+    return result.code;
+  }
+
+  /** Claims and applies a requested cancellation's release as `replica` would, and logs its order.cancelled line. */
+  async release(orderId: string, replica: string): Promise<void> {
+    const attempt = { orderId, token: `tok-${++seq}`, replica };
+    const claim = await this.scripts.claim(attempt, 10_000, 3, new Date().toISOString(), 'CANCELLING');
+    if (claim.code !== 'claimed') throw new Error(`claim: ${claim.code}`);
+    const result = await this.scripts.releaseStock(attempt, claim.items, new Date().toISOString());
+    if (result.code !== 'released') throw new Error(`release: ${result.code}`);
+    this.logCancelled(orderId, replica, true);
+  }
+
+  logCancelled(orderId: string, replica: string, released: boolean): void {
+    this.logs.push({ event: LogEvent.OrderCancelled, orderId, replica, outcome: 'cancelled', released, msg: 'order cancelled' });
+  }
+
+  check(
+    extra: { logs?: LogLine[] | null; allowMissingProcessedLog?: boolean; cancelAnswers?: Array<{ orderId: string; status: number }> } = {},
+  ) {
     return checkInvariants({
       redis,
       keys: this.keys,
@@ -67,6 +90,7 @@ class PlantedRun {
       initialStock: this.initialStock,
       logs: extra.logs === null ? undefined : (extra.logs ?? this.logs),
       allowMissingProcessedLog: extra.allowMissingProcessedLog,
+      cancelAnswers: extra.cancelAnswers,
     });
   }
 }
@@ -172,5 +196,93 @@ describe('checkInvariants', () => {
     const report = await run.check({ logs });
     expect(report.ok).toBe(false);
     expect(report.violations.join('\n')).toContain('logged outcome differs');
+  });
+
+  describe('with cancellations', () => {
+    /** The clean run, plus a PENDING order cancelled at once and the first RESERVED order cancelled and released. */
+    async function cancelledRun(): Promise<{ run: PlantedRun; before: string; released: string }> {
+      const run = await cleanRun();
+      const before = await run.accept([{ sku: 'B', quantity: 5 }]);
+      expect(await run.cancel(before)).toBe('cancelled');
+      const released = run.accepted[0];
+      expect(await run.cancel(released)).toBe('requested');
+      await run.release(released, 'inventory-2');
+      return { run, before, released };
+    }
+
+    it('passes, counting a CANCELLED order out of the reserved stock and each cancellation by its line', async () => {
+      const { run } = await cancelledRun();
+      const report = await run.check();
+      expect(report.violations).toEqual([]);
+      expect(report).toMatchObject({ accepted: 5, reserved: 2, rejected: 1, cancelled: 2, pending: 0, cancelledTwice: [] });
+      expect(report.cancellations).toEqual({ released: 1, beforeProcessing: 1 });
+      expect(report.skus.find((sku) => sku.sku === 'A')).toEqual({
+        sku: 'A',
+        initial: 5,
+        available: 2,
+        reserved: 3,
+        expectedReserved: 3,
+        drift: 0,
+      });
+      expect(formatReport(report)).toContain('cancelled       2 (1 before processing, 1 released)');
+    });
+
+    it('flags a release logged twice', async () => {
+      const { run, released } = await cancelledRun();
+      run.logCancelled(released, 'inventory-1', true);
+      const report = await run.check();
+      expect(report.cancelledTwice).toEqual([{ orderId: released, count: 2, replicas: ['inventory-2', 'inventory-1'] }]);
+      expect(report.violations.join('\n')).toContain(`more than one order.cancelled line: ${released} ×2`);
+    });
+
+    it('detects a release applied twice from Redis state alone: reserved below the RESERVED orders, stock created', async () => {
+      const { run } = await cancelledRun();
+      // What a second, unfenced release of the 2×A order would have done.
+      await redis.hincrby(run.keys.stock('A'), 'available', 2);
+      await redis.hincrby(run.keys.stock('A'), 'reserved', -2);
+      const report = await run.check({ logs: null });
+      expect(report.reservedMismatch).toEqual([{ sku: 'A', reserved: 1, expected: 3 }]);
+      expect(report.drift).toEqual([]);
+      expect(report.ok).toBe(false);
+    });
+
+    it('flags a CANCELLED order without its order.cancelled line, and an order.cancelled on an order that is not CANCELLED', async () => {
+      const { run, released } = await cancelledRun();
+      const missing = run.logs.filter((line) => !(line.orderId === released && line.event === LogEvent.OrderCancelled));
+      expect((await run.check({ logs: missing })).unlogged).toEqual([released]);
+      const stray = [...run.logs, { event: LogEvent.OrderCancelled, orderId: run.accepted[1], replica: 'x', released: true, msg: '' }];
+      expect((await run.check({ logs: stray })).violations.join('\n')).toContain('logged outcome differs');
+    });
+
+    it('checks the API answers to cancellations against the outcome: 200/202 must end CANCELLED, 409 only REJECTED or FAILED', async () => {
+      const { run, before, released } = await cancelledRun();
+      const honoured = [
+        { orderId: before, status: 200 },
+        { orderId: released, status: 202 },
+        { orderId: run.accepted[2], status: 409 },
+        { orderId: run.accepted[1], status: 503 },
+      ];
+      expect((await run.check({ cancelAnswers: honoured })).violations).toEqual([]);
+      const report = await run.check({
+        cancelAnswers: [
+          { orderId: run.accepted[1], status: 202 },
+          { orderId: run.accepted[3], status: 409 },
+        ],
+      });
+      expect(report.violations).toEqual([
+        `1 cancellation(s) answered 200/202 not CANCELLED: ${run.accepted[1]}=RESERVED`,
+        `1 cancellation(s) refused 409 for an order that could be cancelled: ${run.accepted[3]}=RESERVED`,
+      ]);
+    });
+
+    it('counts a RESERVED order whose release never ran as unfinished, its stock still reserved', async () => {
+      const run = await cleanRun();
+      const stuck = run.accepted[1];
+      expect(await run.cancel(stuck)).toBe('requested');
+      const report = await run.check();
+      expect(report.lost).toEqual([stuck]);
+      expect(report.reservedMismatch).toEqual([]);
+      expect(report.violations.join('\n')).toContain('or their cancellation never finished');
+    });
   });
 });

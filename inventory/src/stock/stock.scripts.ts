@@ -58,16 +58,27 @@ export function toCommitResult(result: ReserveResult): CommitResult {
 
 /** A release's outcome as the engine reports it: logged as `order.cancelled` with `released: true`. */
 export function releaseCommitResult(result: ReleaseResult): CommitResult {
-  if (result.code === 'released') {
-    return {
-      code: 'committed',
-      status: OrderStatus.Cancelled,
-      outcome: 'cancelled',
-      attempts: result.attempts,
-      detail: { released: true },
-    };
+  switch (result.code) {
+    case 'released':
+      return {
+        code: 'committed',
+        status: OrderStatus.Cancelled,
+        outcome: 'cancelled',
+        attempts: result.attempts,
+        detail: { released: true },
+      };
+    case 'replayed':
+      // Only our release wrote our token, and CANCELLED never changes: the line still says what it released.
+      return {
+        code: 'committed',
+        status: result.status,
+        outcome: 'cancelled',
+        attempts: result.attempts,
+        detail: { released: true, replayed: true },
+      };
+    default:
+      return result;
   }
-  return result;
 }
 
 function parseReserve(reply: Array<string | number>): ReserveResult {

@@ -377,7 +377,7 @@ export class ExactlyOnceConsumer {
     const createdAt = Date.parse(claim.createdAt);
     span.setTag(`${entity}.attempt`, claim.attempt);
     if (!Number.isNaN(createdAt)) metrics.distribution(metric.lockWait, Math.max(0, Date.now() - createdAt), { source });
-    log.debug({ event: events.claimed, attempt: claim.attempt, source }, 'lock taken');
+    log.debug({ event: events.claimed, type: handler.type, attempt: claim.attempt, source }, 'lock taken');
     if (source === 'sweep') {
       metrics.increment(metric.recovered);
       log.info({ event: events.recovered, attempt: claim.attempt }, 'recovered from the backlog');

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { OrderItem } from '@eo/contract';
-import { buildEnvelope } from '@eo/contract';
+import { buildEnvelope, MessageType, type MessageTypeName } from '@eo/contract';
 import { delay } from './http';
-import type { ServiceProcess } from './service-process';
 import type { SystemHarness } from './system';
+import type { ServiceProcess } from './service-process';
 
 /** Kinds of fault the suite and the soak inject (docs/design.md "Faults and what they must not break"). */
 export type FaultKind =
@@ -71,9 +72,14 @@ export class FaultInjector {
     await server.restart(downtimeMs, signal);
   }
 
-  /** Publishes an order's envelope `times` times (duplicate delivery); returns how many replicas heard each. */
-  async publishDuplicates(orderId: string, items: OrderItem[], times: number): Promise<number[]> {
-    const envelope = JSON.stringify(buildEnvelope(orderId, items, new Date().toISOString()));
+  /** Publishes an order's envelope (an OrderPlaced unless `type` says) `times` times (duplicate delivery); returns how many replicas heard each. */
+  async publishDuplicates(
+    orderId: string,
+    items: OrderItem[],
+    times: number,
+    type: MessageTypeName = MessageType.OrderPlaced,
+  ): Promise<number[]> {
+    const envelope = JSON.stringify(buildEnvelope(orderId, items, new Date().toISOString(), undefined, type));
     const heard: number[] = [];
     for (let i = 0; i < times; i++) heard.push(await this.system.redis.publish(this.system.keys.orderUpdatesChannel, envelope));
     return heard;
@@ -96,6 +102,25 @@ export interface FlowResult {
   networkErrors: number;
   /** Every answer with when its request was sent and answered (epoch ms; status 0 for a network error). */
   answers: FlowAnswer[];
+  /** The answers to the flow's `POST /orders/:id/cancel` requests (status 0 for a network error). */
+  cancels: FlowAnswer[];
+}
+
+/** Which orders a flow cancels, and when. */
+export interface FlowCancellations {
+  /** Share of the orders to cancel (0.3: three in ten, spread evenly over the flow). */
+  share: number;
+  /** Each is cancelled a random 0..maxDelayMs after its 202: some while PENDING, some once RESERVED. */
+  maxDelayMs: number;
+}
+
+/** How an {@link OrderFlow} places (and cancels) orders. */
+export interface FlowOptions {
+  count: number;
+  ratePerSecond: number;
+  concurrency?: number;
+  maxMs?: number;
+  cancel?: FlowCancellations;
 }
 
 /** One request of an {@link OrderFlow}. */
@@ -122,18 +147,43 @@ export function availabilityGap(result: FlowResult, faultAt: number): number | u
 
 /**
  * Places orders in the background at a bounded rate, for a bounded count and time, while a test
- * injects faults; `stop()` ends it early and `done` resolves with what happened.
+ * injects faults; `stop()` ends it early and `done` resolves with what happened. With `cancel`, it
+ * chooses the order ids itself and cancels a share of the accepted orders at random moments, so a
+ * test knows up front which orders may end CANCELLED ({@link willCancel}).
  */
 export class OrderFlow {
   private stopped = false;
+  private readonly idPrefix = `flow-${randomUUID().slice(0, 8)}`;
+  private readonly toCancel = new Set<string>();
   readonly done: Promise<FlowResult>;
 
-  constructor(
-    system: SystemHarness,
-    makeItems: (i: number) => OrderItem[],
-    options: { count: number; ratePerSecond: number; concurrency?: number; maxMs?: number },
-  ) {
+  constructor(system: SystemHarness, makeItems: (i: number) => OrderItem[], options: FlowOptions) {
     this.done = this.run(system, makeItems, options);
+  }
+
+  /** True for an order this flow cancels (or tries to): anything else ends as its placement decides. */
+  willCancel(orderId: string): boolean {
+    return this.toCancel.has(orderId);
+  }
+
+  /** The id of the i-th order when the flow chooses ids (it does when it cancels), else undefined. */
+  private orderId(i: number, cancel: FlowCancellations | undefined): string | undefined {
+    if (!cancel) return undefined;
+    const orderId = `${this.idPrefix}-${i}`;
+    // Spread evenly: order i is cancelled when the running count of share × i steps up at it.
+    if (Math.floor((i + 1) * cancel.share) > Math.floor(i * cancel.share)) this.toCancel.add(orderId);
+    return orderId;
+  }
+
+  private async cancelLater(system: SystemHarness, orderId: string, cancel: FlowCancellations, result: FlowResult): Promise<void> {
+    await delay(Math.random() * cancel.maxDelayMs);
+    const sentAt = Date.now();
+    try {
+      const reply = await system.cancelOrder(orderId);
+      result.cancels.push({ sentAt, answeredAt: Date.now(), status: reply.status, orderId });
+    } catch {
+      result.cancels.push({ sentAt, answeredAt: Date.now(), status: 0, orderId });
+    }
   }
 
   /** Stops placing new orders; in-flight requests still finish. */
@@ -141,12 +191,9 @@ export class OrderFlow {
     this.stopped = true;
   }
 
-  private async run(
-    system: SystemHarness,
-    makeItems: (i: number) => OrderItem[],
-    options: { count: number; ratePerSecond: number; concurrency?: number; maxMs?: number },
-  ): Promise<FlowResult> {
-    const result: FlowResult = { accepted: [], itemsById: new Map(), refusedByStatus: {}, networkErrors: 0, answers: [] };
+  private async run(system: SystemHarness, makeItems: (i: number) => OrderItem[], options: FlowOptions): Promise<FlowResult> {
+    const result: FlowResult = { accepted: [], itemsById: new Map(), refusedByStatus: {}, networkErrors: 0, answers: [], cancels: [] };
+    const cancellations: Array<Promise<void>> = [];
     const started = Date.now();
     const deadline = started + (options.maxMs ?? 60_000);
     const inFlight = new Set<Promise<void>>();
@@ -154,13 +201,16 @@ export class OrderFlow {
     for (let i = 0; i < options.count && !this.stopped && Date.now() < deadline; i++) {
       const items = makeItems(i);
       const sentAt = Date.now();
+      const orderId = this.orderId(i, options.cancel);
       const request = system
-        .placeOrder(items, { timeoutMs: 10_000 })
+        .placeOrder(items, { timeoutMs: 10_000, orderId })
         .then((placed) => {
           result.answers.push({ sentAt, answeredAt: Date.now(), status: placed.status, orderId: placed.orderId });
           if (placed.orderId !== undefined) {
             result.accepted.push(placed.orderId);
             result.itemsById.set(placed.orderId, items);
+            if (options.cancel && this.willCancel(placed.orderId))
+              cancellations.push(this.cancelLater(system, placed.orderId, options.cancel, result));
           } else result.refusedByStatus[placed.status] = (result.refusedByStatus[placed.status] ?? 0) + 1;
         })
         .catch(() => {
@@ -174,6 +224,7 @@ export class OrderFlow {
       if (nextAt > Date.now()) await delay(nextAt - Date.now());
     }
     await Promise.all(inFlight);
+    await Promise.all(cancellations);
     return result;
   }
 }

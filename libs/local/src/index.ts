@@ -1,7 +1,17 @@
 // The whole system on this machine: a private redis-server (or a Sentinel topology), the services
 // as processes, fault injection and the invariant checker, for npm start, demo, soak, the benches
 // and the tests. Named exports only.
-export { FaultInjector, GARBAGE_MESSAGES, OrderFlow, availabilityGap, type FaultKind, type FlowAnswer, type FlowResult } from './faults';
+export {
+  FaultInjector,
+  GARBAGE_MESSAGES,
+  OrderFlow,
+  availabilityGap,
+  type FaultKind,
+  type FlowAnswer,
+  type FlowCancellations,
+  type FlowOptions,
+  type FlowResult,
+} from './faults';
 export { answers, delay, mapLimit, requestJson, type HttpReply } from './http';
 export {
   checkInvariants,

@@ -8,6 +8,8 @@ export interface OrderState {
   status: string | undefined;
   items: OrderItem[] | undefined;
   processedBy: string | undefined;
+  /** `requested` while a RESERVED order's cancellation is under way. */
+  cancel?: 'requested';
 }
 
 /** One SKU's stock; `undefined` when it does not exist. */
@@ -37,7 +39,7 @@ export class RedisStateReader implements StateReader {
 
   async orders(orderIds: readonly string[]): Promise<Array<OrderState | undefined>> {
     const views = await this.store.views(orderIds);
-    return views.map((view) => view && { status: view.status, items: view.items, processedBy: view.processedBy });
+    return views.map((view) => view && { status: view.status, items: view.items, processedBy: view.processedBy, cancel: view.cancel });
   }
 
   stock(skus: readonly string[]): Promise<Array<StockState | undefined>> {
@@ -65,12 +67,13 @@ export class HttpStateReader implements StateReader {
 
   async orders(orderIds: readonly string[]): Promise<Array<OrderState | undefined>> {
     return mapLimit(orderIds, this.concurrency, async (id) => {
-      const reply = await requestJson<{ status?: string; items?: OrderItem[]; processedBy?: string }>(
+      const reply = await requestJson<{ status?: string; items?: OrderItem[]; processedBy?: string; cancel?: 'requested' }>(
         `${this.orderUrl}/orders/${encodeURIComponent(id)}`,
       );
       if (reply.status === 404) return undefined;
       if (reply.status !== 200) throw new Error(`GET /orders/${id} answered ${reply.status}`);
-      return { status: reply.body.status, items: reply.body.items, processedBy: reply.body.processedBy };
+      const { status, items, processedBy, cancel } = reply.body;
+      return { status, items, processedBy, cancel };
     });
   }
 
@@ -102,12 +105,18 @@ export interface InvariantInput {
   /** FAILED orders are not a violation (default: they are; nothing in a healthy run fails). */
   allowFailed?: boolean;
   /**
-   * A decided order without its `order.processed` line is not a violation (a replica SIGKILLed
-   * between commit and log). Default: it is.
+   * A decided order without its `order.processed` line, or a CANCELLED one without its
+   * `order.cancelled` line, is not a violation (a replica SIGKILLed between commit and log).
+   * Default: it is.
    */
   allowMissingProcessedLog?: boolean;
   /** Anything on the backlog is a violation (default true); false checks only the accepted ids. */
   backlogMustBeEmpty?: boolean;
+  /**
+   * The answers to `POST /orders/:id/cancel` during the run: a 200 or 202 must end CANCELLED, a 409
+   * only for an order that ended REJECTED or FAILED.
+   */
+  cancelAnswers?: ReadonlyArray<{ orderId?: string; status: number }>;
 }
 
 /** One SKU's stock check. */
@@ -116,13 +125,13 @@ export interface SkuReport {
   initial: number;
   available: number;
   reserved: number;
-  /** Σ quantities of this SKU over the RESERVED accepted orders. */
+  /** Σ quantities of this SKU over the RESERVED accepted orders (CANCELLED ones gave theirs back). */
   expectedReserved: number;
   /** `initial - (available + reserved)`: stock created or destroyed (0 when conserved). */
   drift: number;
 }
 
-/** An order with more than one `order.processed` line. */
+/** An order with more than one `order.processed` (or `order.cancelled`) line. */
 export interface DuplicateProcessing {
   orderId: string;
   count: number;
@@ -135,15 +144,23 @@ export interface InvariantReport {
   reserved: number;
   rejected: number;
   failed: number;
-  /** Accepted orders still PENDING. */
+  cancelled: number;
+  /** Accepted orders still PENDING, or RESERVED with their cancellation still under way. */
   pending: number;
   /** Accepted orders missing from Redis or never terminal. */
   lost: string[];
   /** Orders with more than one `order.processed` line (empty when no logs were given). */
   processedTwice: DuplicateProcessing[];
-  /** Decided orders (RESERVED/REJECTED) without any `order.processed` line. */
+  /** Orders with more than one `order.cancelled` line: a release applied or logged twice (empty when no logs were given). */
+  cancelledTwice: DuplicateProcessing[];
+  /** CANCELLED orders by their `order.cancelled` line: reservation given back, or cancelled before any (undefined without logs). */
+  cancellations: { released: number; beforeProcessing: number } | undefined;
+  /**
+   * Decided orders without their line: RESERVED/REJECTED without `order.processed`, CANCELLED
+   * without `order.cancelled` (or, when released, without the `order.processed` of its reservation).
+   */
   unlogged: string[];
-  /** RESERVED/REJECTED accepted orders per `processedBy`. */
+  /** Decided (RESERVED, REJECTED, CANCELLED) accepted orders per `processedBy`: who made the last change. */
   processedPerReplica: Record<string, number>;
   /** `order.processed` lines per `replica` (empty when no logs were given). */
   processedLogsPerReplica: Record<string, number>;
@@ -170,10 +187,37 @@ function increment(record: Record<string, number>, key: string, by = 1): void {
   record[key] = (record[key] ?? 0) + by;
 }
 
+/** Groups the lines of `event` by order id, counting them per replica into `perReplica` when given. */
+function linesByOrder(logs: readonly LogLine[], event: string, perReplica?: Record<string, number>): Map<string, LogLine[]> {
+  const byOrder = new Map<string, LogLine[]>();
+  for (const line of logs) {
+    if (line.event !== event || typeof line.orderId !== 'string') continue;
+    if (perReplica) increment(perReplica, line.replica ?? '(unknown)');
+    const lines = byOrder.get(line.orderId);
+    if (lines) lines.push(line);
+    else byOrder.set(line.orderId, [line]);
+  }
+  return byOrder;
+}
+
+function duplicates(byOrder: Map<string, LogLine[]>): DuplicateProcessing[] {
+  const out: DuplicateProcessing[] = [];
+  for (const [orderId, lines] of byOrder) {
+    if (lines.length > 1) out.push({ orderId, count: lines.length, replicas: lines.map((l) => l.replica ?? '(unknown)') });
+  }
+  return out;
+}
+
+function describeDuplicates(duplicated: DuplicateProcessing[], event: string): string {
+  const shown = duplicated.slice(0, 5).map((d) => `${d.orderId} ×${d.count} by ${d.replicas.join('+')}`);
+  return `${duplicated.length} order(s) with more than one ${event} line: ${shown.join('; ')}`;
+}
+
 /**
- * Checks the invariants of docs/design.md after a run: every accepted order exactly one terminal status and
- * at most (with logs: exactly) one `order.processed` line; no oversell; per SKU
- * `initial = available + reserved` and `reserved = Σ RESERVED quantities`; nothing left on the backlog.
+ * Checks the invariants of docs/design.md after a run: every accepted order exactly one terminal
+ * status and at most (with logs: exactly) one `order.processed` line, and a CANCELLED one exactly one
+ * `order.cancelled` line; no oversell; per SKU `initial = available + reserved` and
+ * `reserved = Σ RESERVED quantities` (CANCELLED orders excluded); nothing left on the backlog.
  */
 export async function checkInvariants(input: InvariantInput): Promise<InvariantReport> {
   const reader = input.reader ?? (input.redis && input.keys ? new RedisStateReader(input.redis, input.keys) : undefined);
@@ -185,6 +229,7 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   let reserved = 0;
   let rejected = 0;
   let failed = 0;
+  let cancelled = 0;
   const pendingIds: string[] = [];
   const missing: string[] = [];
   const strange: string[] = [];
@@ -202,11 +247,16 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
         failed++;
         return failedIds.push(id);
       case OrderStatus.Reserved:
-        reserved++;
+        // Its stock is still reserved while the release is under way; but the order is not done.
         for (const item of state.items ?? []) increment(expectedReserved, item.sku, item.quantity);
+        if (state.cancel) return pendingIds.push(id);
+        reserved++;
         break;
       case OrderStatus.Rejected:
         rejected++;
+        break;
+      case OrderStatus.Cancelled:
+        cancelled++;
         break;
       default:
         return strange.push(`${id}=${String(state.status)}`);
@@ -216,39 +266,67 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   });
   const lost = [...missing, ...pendingIds];
   if (missing.length) violations.push(`${missing.length} accepted order(s) missing from Redis: ${sample(missing)}`);
-  if (pendingIds.length) violations.push(`${pendingIds.length} accepted order(s) never reached a terminal status: ${sample(pendingIds)}`);
+  if (pendingIds.length) {
+    violations.push(
+      `${pendingIds.length} accepted order(s) never reached a terminal status (or their cancellation never finished): ${sample(pendingIds)}`,
+    );
+  }
   if (strange.length) violations.push(`${strange.length} order(s) with an unknown status: ${sample(strange)}`);
   if (failed && !input.allowFailed) violations.push(`${failed} order(s) FAILED (attempts exhausted): ${sample(failedIds)}`);
   if (processedPerReplica['(none)']) violations.push(`${processedPerReplica['(none)']} decided order(s) without processedBy`);
 
-  // Logs: exactly one order.processed per decided order, agreeing with the stored outcome.
-  const processedTwice: DuplicateProcessing[] = [];
+  // Cancellations: what the API answered is what happened.
+  const statusOf = new Map(ids.map((id, i) => [id, states[i]?.status]));
+  const unhonoured: string[] = [];
+  const wronglyRefused: string[] = [];
+  for (const { orderId, status } of input.cancelAnswers ?? []) {
+    if (orderId === undefined) continue;
+    const final = statusOf.get(orderId);
+    if ((status === 200 || status === 202) && final !== OrderStatus.Cancelled) unhonoured.push(`${orderId}=${String(final)}`);
+    if (status === 409 && final !== OrderStatus.Rejected && final !== OrderStatus.Failed)
+      wronglyRefused.push(`${orderId}=${String(final)}`);
+  }
+  if (unhonoured.length) violations.push(`${unhonoured.length} cancellation(s) answered 200/202 not CANCELLED: ${sample(unhonoured)}`);
+  if (wronglyRefused.length)
+    violations.push(`${wronglyRefused.length} cancellation(s) refused 409 for an order that could be cancelled: ${sample(wronglyRefused)}`);
+
+  // Logs: exactly one order.processed per decided order, agreeing with the stored outcome; exactly
+  // one order.cancelled per CANCELLED order, and an order.processed before it only when it released.
+  let processedTwice: DuplicateProcessing[] = [];
+  let cancelledTwice: DuplicateProcessing[] = [];
+  let cancellations: InvariantReport['cancellations'];
   const unlogged: string[] = [];
   const processedLogsPerReplica: Record<string, number> = {};
   if (input.logs) {
-    const byOrder = new Map<string, LogLine[]>();
-    for (const line of input.logs) {
-      if (line.event !== LogEvent.OrderProcessed || typeof line.orderId !== 'string') continue;
-      increment(processedLogsPerReplica, line.replica ?? '(unknown)');
-      const lines = byOrder.get(line.orderId);
-      if (lines) lines.push(line);
-      else byOrder.set(line.orderId, [line]);
-    }
-    for (const [orderId, lines] of byOrder) {
-      if (lines.length > 1) processedTwice.push({ orderId, count: lines.length, replicas: lines.map((l) => l.replica ?? '(unknown)') });
-    }
-    if (processedTwice.length) {
-      const shown = processedTwice.slice(0, 5).map((d) => `${d.orderId} ×${d.count} by ${d.replicas.join('+')}`);
-      violations.push(`${processedTwice.length} order(s) with more than one order.processed line: ${shown.join('; ')}`);
-    }
+    const processed = linesByOrder(input.logs, LogEvent.OrderProcessed, processedLogsPerReplica);
+    const cancelledLines = linesByOrder(input.logs, LogEvent.OrderCancelled);
+    processedTwice = duplicates(processed);
+    cancelledTwice = duplicates(cancelledLines);
+    if (processedTwice.length) violations.push(describeDuplicates(processedTwice, LogEvent.OrderProcessed));
+    if (cancelledTwice.length) violations.push(describeDuplicates(cancelledTwice, LogEvent.OrderCancelled));
+    cancellations = { released: 0, beforeProcessing: 0 };
     const mismatched: string[] = [];
     for (const [orderId, status] of decided) {
-      const lines = byOrder.get(orderId);
-      if (!lines) unlogged.push(orderId);
-      else if (lines.some((l) => String(l.outcome).toUpperCase() !== status)) mismatched.push(orderId);
+      const lines = processed.get(orderId);
+      const cancel = cancelledLines.get(orderId)?.[0];
+      if (status !== OrderStatus.Cancelled) {
+        if (!lines) unlogged.push(orderId);
+        else if (lines.some((l) => String(l.outcome).toUpperCase() !== status)) mismatched.push(orderId);
+        if (cancel) mismatched.push(orderId);
+      } else if (!cancel) {
+        unlogged.push(orderId);
+      } else if (cancel.released === true) {
+        cancellations.released++;
+        if (!lines) unlogged.push(orderId);
+        else if (lines.some((l) => l.outcome !== 'reserved')) mismatched.push(orderId);
+      } else {
+        cancellations.beforeProcessing++;
+        // Cancelled while PENDING: no replica may have committed a reservation.
+        if (lines) mismatched.push(orderId);
+      }
     }
     if (unlogged.length && !input.allowMissingProcessedLog) {
-      violations.push(`${unlogged.length} decided order(s) without an order.processed line: ${sample(unlogged)}`);
+      violations.push(`${unlogged.length} decided order(s) without their order.processed or order.cancelled line: ${sample(unlogged)}`);
     }
     if (mismatched.length)
       violations.push(`${mismatched.length} order(s) whose logged outcome differs from the stored status: ${sample(mismatched)}`);
@@ -304,9 +382,12 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     reserved,
     rejected,
     failed,
+    cancelled,
     pending: pendingIds.length,
     lost,
     processedTwice,
+    cancelledTwice,
+    cancellations,
     unlogged,
     processedPerReplica,
     processedLogsPerReplica,
@@ -332,8 +413,10 @@ export function formatReport(report: InvariantReport): string {
     `reserved        ${report.reserved}`,
     `rejected        ${report.rejected}`,
     `failed          ${report.failed}`,
+    `cancelled       ${report.cancelled}${report.cancellations ? ` (${report.cancellations.beforeProcessing} before processing, ${report.cancellations.released} released)` : ''}`,
     `lost            ${report.lost.length}${report.pending ? ` (${report.pending} still PENDING)` : ''}`,
     `processed twice ${report.logsChecked ? report.processedTwice.length : 'n/a (no logs; checked through reserved stock vs RESERVED orders)'}`,
+    `released twice  ${report.logsChecked ? report.cancelledTwice.length : 'n/a (no logs; checked through stock drift)'}`,
     `stock drift     ${report.drift.length === 0 ? '0' : report.drift.map((d) => `${d.sku}:${d.drift}`).join(' ')}`,
     `oversold SKUs   ${report.oversold.length}`,
     `reserved = Σ RESERVED quantities: ${report.reservedMismatch.length === 0 ? 'yes' : 'NO'} (${report.skus.length} SKUs)`,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { isTerminal, OrderStatus, OrderStore, RedisKeys, type OrderItem, type OrderView } from '@eo/contract';
+import { isTerminal, LogEvent, OrderStatus, OrderStore, RedisKeys, type OrderItem, type OrderView } from '@eo/contract';
 import { createRedis } from '@eo/platform';
 import { ScriptClient } from '@eo/exactly-once';
 import { StockScripts } from '@eo/inventory/scripts';
@@ -288,6 +288,14 @@ export class SystemHarness {
     return { accepted, refused };
   }
 
+  /** POST /orders/:id/cancel. Resolves with the status either way; rejects only on a network failure. */
+  async cancelOrder(
+    orderId: string,
+    timeoutMs = 10_000,
+  ): Promise<HttpReply<OrderView | { orderId: string; status: string; cancel: string }>> {
+    return requestJson(`${this.orderUrl}/orders/${encodeURIComponent(orderId)}/cancel`, { method: 'POST', timeoutMs });
+  }
+
   /** GET /orders/:id (with `waitMs`, the service holds the request until the order is terminal). */
   async getOrder(orderId: string, waitMs?: number): Promise<HttpReply<OrderView>> {
     const query = waitMs === undefined ? '' : `?waitMs=${waitMs}`;
@@ -307,9 +315,10 @@ export class SystemHarness {
   }
 
   /**
-   * Waits until `orders:pending` is empty and none of `orderIds` is PENDING (or missing), then until
-   * every RESERVED/REJECTED one has its `order.processed` line (at most `logSettleMs`, since a line
-   * is printed just after its commit). Throws with the counts on timeout.
+   * Waits until `orders:pending` is empty and every one of `orderIds` is terminal (not PENDING, no
+   * cancellation under way, not missing), then until every RESERVED/REJECTED one has its
+   * `order.processed` line and every CANCELLED one its `order.cancelled` line (at most
+   * `logSettleMs`, since a line is printed just after its commit). Throws with the counts on timeout.
    */
   async waitForQuiet(orderIds: readonly string[], options: { timeoutMs?: number; logSettleMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
@@ -330,10 +339,13 @@ export class SystemHarness {
     }
     const settleBy = Date.now() + (options.logSettleMs ?? 3000);
     const decided = await this.store.statuses(orderIds);
-    const expectLine = orderIds.filter((_, i) => decided[i] === OrderStatus.Reserved || decided[i] === OrderStatus.Rejected);
+    const processed = orderIds.filter((_, i) => decided[i] === OrderStatus.Reserved || decided[i] === OrderStatus.Rejected);
+    const cancelled = orderIds.filter((_, i) => decided[i] === OrderStatus.Cancelled);
     while (Date.now() < settleBy) {
-      const logged = new Set(this.events('order.processed').map((line) => line.orderId));
-      if (expectLine.every((id) => logged.has(id))) return;
+      const logged = (event: string) => new Set(this.events(event).map((line) => line.orderId));
+      const processedLogged = logged(LogEvent.OrderProcessed);
+      const cancelledLogged = logged(LogEvent.OrderCancelled);
+      if (processed.every((id) => processedLogged.has(id)) && cancelled.every((id) => cancelledLogged.has(id))) return;
       await delay(50);
     }
   }
