@@ -5,7 +5,7 @@ import { runAudit } from './run-audit';
 
 const KEYS = { DD_API_KEY: 'test-api-key', DD_APP_KEY: 'test-app-key' };
 const AUDIT_QUERY =
-  'service:(order OR inventory) @event:(order.accepted OR order.processed OR order.failed OR order.lease_lost OR order.skipped OR message.invalid)';
+  'service:(order OR inventory) @event:(order.accepted OR order.processed OR order.failed OR order.cancelled OR order.cancel_requested OR order.lease_lost OR order.skipped OR message.invalid)';
 
 let api: FakeLogsApi | undefined;
 

@@ -1,5 +1,17 @@
 import { AuditFold, type AuditReport } from '@eo/tools/audit/index';
-import { accepted, failed, healthyRun, invalidMessage, leaseLost, processed, skipped, started, type Fields } from './log-builders';
+import {
+  accepted,
+  cancelled,
+  cancelRequested,
+  failed,
+  healthyRun,
+  invalidMessage,
+  leaseLost,
+  processed,
+  skipped,
+  started,
+  type Fields,
+} from './log-builders';
 
 function audit(records: readonly Fields[], options: ConstructorParameters<typeof AuditFold>[0] = {}): AuditReport {
   const fold = new AuditFold(options);
@@ -95,5 +107,52 @@ describe('the audit fold', () => {
     const report = fold.report();
     expect(report.duplicates).toEqual([]);
     expect(report.processedPerReplica).toEqual({ 'inventory-7d9f': 1 });
+  });
+
+  describe('cancellations', () => {
+    /** 20 healthy orders; ord-2 released by a replica after its request; cancelled-1 cancelled before processing. */
+    const cancelledRun = (): Fields[] => [
+      ...healthyRun(20),
+      cancelRequested('ord-2', 10),
+      cancelled('ord-2', 'inventory-1', 10.5, true),
+      accepted('cancelled-1', 11),
+      cancelled('cancelled-1', 'order-0', 11.2, false),
+    ];
+
+    it('counts cancellations before processing and releases, and does not call a cancelled order lost', () => {
+      const report = audit(cancelledRun());
+      expect(report.violations).toEqual([]);
+      expect(report.cancelled).toEqual({ orders: 2, released: 1, beforeProcessing: 1 });
+      expect(report.lost).toEqual([]);
+      expect(report.cancelledTwice).toEqual([]);
+    });
+
+    it('flags a release logged twice, with both replicas and times', () => {
+      const report = audit([...cancelledRun(), cancelled('ord-2', 'inventory-2', 12, true)]);
+      expect(report.cancelledTwice).toEqual([
+        {
+          orderId: 'ord-2',
+          count: 2,
+          cancellations: [
+            { replica: 'inventory-1', time: '2025-03-01T12:00:10.500Z', released: true },
+            { replica: 'inventory-2', time: '2025-03-01T12:00:12.000Z', released: true },
+          ],
+        },
+      ]);
+      expect(report.violations).toEqual(['1 order(s) cancelled (released) more than once: ord-2 ×2 by inventory-1+inventory-2']);
+    });
+
+    it('flags a requested cancellation without its order.cancelled line once past the grace window', () => {
+      const records = [...healthyRun(100), cancelRequested('ord-5', 20)];
+      expect(audit(records).unreleased).toEqual([{ orderId: 'ord-5', requestedAt: '2025-03-01T12:00:20.000Z' }]);
+      expect(audit(records).violations).toEqual(['1 cancellation(s) requested but never released (no order.cancelled): ord-5']);
+      expect(audit([...healthyRun(100), cancelRequested('ord-95', 95)]).ok).toBe(true);
+    });
+
+    it('flags an order cancelled before processing that a replica processed anyway', () => {
+      const report = audit([accepted('x', 0), cancelled('x', 'order-0', 1, false), processed('x', 'inventory-1', 2)]);
+      expect(report.conflicting).toEqual([{ orderId: 'x', processed: 1, failed: 0 }]);
+      expect(report.ok).toBe(false);
+    });
   });
 });

@@ -83,6 +83,7 @@ describe('the Datadog dashboard and monitors', () => {
     expect(monitors.map((m) => m.name).sort()).toEqual([
       'backlog-overdue.json',
       'duplicate-processing.json',
+      'duplicate-release.json',
       'failed-orders.json',
       'lease-lost-rate.json',
       'unconfirmed-writes.json',
@@ -145,5 +146,14 @@ describe('the Datadog dashboard and monitors', () => {
       /^logs\("service:inventory @event:order\.processed"\)\.index\("\*"\)\.rollup\("count"\)\.by\("@orderId"\)\.last\("\d+[mhd]"\) > 1$/,
     );
     expect(duplicate.options).toMatchObject({ thresholds: { critical: 1 }, notify_by: ['*'] });
+  });
+
+  it('alert on a release logged twice with a log monitor grouped by @orderId above one order.cancelled line', () => {
+    const release = monitors.find((m) => m.name === 'duplicate-release.json')!.monitor;
+    expect(release.type).toBe('log alert');
+    expect(release.query).toMatch(
+      /^logs\("@event:order\.cancelled"\)\.index\("\*"\)\.rollup\("count"\)\.by\("@orderId"\)\.last\("\d+[mhd]"\) > 1$/,
+    );
+    expect(release.options).toMatchObject({ thresholds: { critical: 1 }, notify_by: ['*'] });
   });
 });

@@ -41,6 +41,17 @@ export function failed(orderId: string, replica: string, seconds: number): Field
   return line('inventory', replica, 'order.failed', seconds, { orderId, attempt: 5 });
 }
 
+/** `order.cancelled`: by the order service (`released: false`), or by the replica that released the stock. */
+export function cancelled(orderId: string, replica: string, seconds: number, released: boolean): Fields {
+  const service = released ? 'inventory' : 'order';
+  return line(service, replica, 'order.cancelled', seconds, { orderId, outcome: 'cancelled', released });
+}
+
+/** `order.cancel_requested` from the order service (a RESERVED order's release is now due). */
+export function cancelRequested(orderId: string, seconds: number): Fields {
+  return line('order', 'order-0', 'order.cancel_requested', seconds, { orderId });
+}
+
 /** `message.invalid`. */
 export function invalidMessage(replica: string, seconds: number): Fields {
   return line('inventory', replica, 'message.invalid', seconds, { error: 'not JSON' });

@@ -82,6 +82,33 @@ describe('Datadog tracing across Pub/Sub (dd-trace against a fake agent)', () =>
     traced = { traceId, winner: String(processed.replica) };
   }, 60_000);
 
+  it('traces a release as order.process (resource OrderCancelled) under the POST /orders/:id/cancel request, with release-stock inside', async () => {
+    const sku = SystemHarness.uniqueId('ddc');
+    await system.seedStock(sku, 10);
+    const orderId = (await system.placeOrder([{ sku, quantity: 2 }])).orderId!;
+    expect((await system.getOrder(orderId, 5000)).body.status).toBe('RESERVED');
+    expect((await system.cancelOrder(orderId)).status).toBe(202);
+    expect((await system.getOrder(orderId, 5000)).body.status).toBe('CANCELLED');
+
+    const requested = await system.waitForLog((l) => l.event === 'order.cancel_requested' && l.orderId === orderId);
+    const released = await system.waitForLog((l) => l.event === 'order.cancelled' && l.orderId === orderId);
+    expect(released).toMatchObject({ released: true, outcome: 'cancelled', service: 'inventory' });
+    const traceId = (requested.dd as { trace_id: string }).trace_id;
+    expect((released.dd as { trace_id: string }).trace_id).toBe(traceId);
+
+    const process = await waitFor('the order.process span that released', () =>
+      agent.spans.find((s) => s.name === 'order.process' && s.meta['order.id'] === orderId && s.meta['order.outcome'] === 'cancelled'),
+    );
+    expect(process).toMatchObject({ resource: 'OrderCancelled', service: 'inventory', trace_id: low64(traceId) });
+    const root = await waitFor('the cancel request span', () =>
+      agent.spans.find((s) => s.trace_id === process.trace_id && s.service === 'order' && s.parent_id === 0n),
+    );
+    expect(root.resource).toMatch(/POST/);
+    await waitFor('the release-stock span under order.process', () =>
+      agent.spans.find((s) => s.trace_id === process.trace_id && s.parent_id === process.span_id && s.resource === 'release-stock'),
+    );
+  }, 30_000);
+
   it('logs a dropped message outside any trace: the stale span of the subscriber callback leaks into nothing', async () => {
     // A malformed message is dropped with a warning and never claimed; that line (like every line
     // a lost claim logs) must not carry the trace of whatever span was active on the connection.
@@ -111,6 +138,8 @@ describe('Datadog tracing across Pub/Sub (dd-trace against a fake agent)', () =>
     await waitFor(`orders.skipped from ${loser}`, () => agent.points.find((p) => p.name === 'orders.skipped' && p.tags.replica === loser));
     const processSpans = agent.spans.filter((s) => s.trace_id === traceId && s.name === 'order.process');
     expect(processSpans.map((s) => s.meta.replica)).toEqual([winner]);
+    const cancelled = await waitFor('orders.cancelled', () => agent.points.find((p) => p.name === 'orders.cancelled'));
+    expect(cancelled.tags).toMatchObject({ service: 'inventory', env: 'test', outcome: 'cancelled' });
     for (const name of ['orders.skipped', 'orders.lock_wait', 'orders.processing.duration', 'orders.end_to_end', 'orders.backlog.size']) {
       expect(names).toContain(name);
     }

@@ -6,7 +6,7 @@ let system: SystemHarness | undefined;
 beforeAll(async () => {
   // Work that takes a while (as a downstream call would) keeps orders PENDING long enough for a
   // cancellation to land mid-work; every replica still works on many orders at once.
-  system = await SystemHarness.start({ replicas: 3, inventoryEnv: { INVENTORY_WORK_DELAY_MS: '200' } });
+  system = await SystemHarness.start({ replicas: 3, inventoryEnv: { INVENTORY_WORK_DELAY_MS: '1000' } });
 }, 60_000);
 
 afterAll(async () => {
@@ -67,13 +67,13 @@ describe('the whole system with three inventory replicas', () => {
       if (i % 4 === 0) items.push({ sku: `${prefix}-AMPLE`, quantity: 1 });
       return items;
     };
-    // Placed as fast as 64 connections go; each cancellation 0–2 s after its 202, so some land
+    // Placed as fast as 64 connections go; each cancellation 0–3 s after its 202, so some land
     // while the order is PENDING (some mid-work), some once it is RESERVED (a release), some on a REJECTED one.
     const flow = new OrderFlow(sys, makeItems, {
       count: 2000,
       ratePerSecond: 100_000,
       concurrency: 64,
-      cancel: { share: 0.3, maxDelayMs: 2000 },
+      cancel: { share: 0.3, maxDelayMs: 3000 },
     });
     const result = await flow.done;
     expect(result.accepted).toHaveLength(2000);

@@ -1,5 +1,7 @@
 /**
- * `npm run demo`: 2,000 concurrent orders over ample and scarce SKUs, then the exactly-once check.
+ * `npm run demo`: 2,000 concurrent orders over ample and scarce SKUs, a share of them cancelled at
+ * random moments (some before processing, some after: their stock is released), then the
+ * exactly-once check.
  * Runs against the system at `ORDER_URL` (default http://127.0.0.1:3001) if one answers, otherwise
  * starts its own (private Redis, order service, `INVENTORY_REPLICAS` replicas). Exits 1 on a violation.
  *
@@ -10,7 +12,8 @@
  *
  * Environment: ORDER_URL, INVENTORY_URL (comma-separated list allowed), REDIS_URL and REDIS_NAMESPACE
  * of that system (otherwise read from the `npm start` record, otherwise checked over HTTP only),
- * DEMO_ORDERS (2000), DEMO_CONCURRENCY (64), DEMO_TIMEOUT_MS (120000), INVENTORY_REPLICAS (3).
+ * DEMO_ORDERS (2000), DEMO_CONCURRENCY (64), DEMO_TIMEOUT_MS (120000), DEMO_CANCEL_PERCENT (20: the
+ * share of accepted orders cancelled, each 0–1.5 s after its 202), INVENTORY_REPLICAS (3).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -180,6 +183,16 @@ async function placeOrder(
   }
 }
 
+/** POST /orders/:id/cancel, sent again while it answers 503 (at most `retryForMs`): a cancellation is safe to repeat. */
+async function cancelOrder(orderUrl: string, orderId: string, retryForMs: number): Promise<{ orderId: string; status: number }> {
+  const giveUpAt = Date.now() + retryForMs;
+  for (let retries = 0; ; retries++) {
+    const reply = await requestJson(`${orderUrl}/orders/${orderId}/cancel`, { method: 'POST' }).catch(() => ({ status: 0 }));
+    if ((reply.status !== 503 && reply.status !== 0) || Date.now() >= giveUpAt) return { orderId, status: reply.status };
+    await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** retries, 1000)));
+  }
+}
+
 function pick<T>(list: readonly T[]): T {
   return list[Math.floor(Math.random() * list.length)];
 }
@@ -202,6 +215,8 @@ async function main(): Promise<number> {
   const total = intEnv('DEMO_ORDERS', 2000, 1);
   const concurrency = intEnv('DEMO_CONCURRENCY', 64, 1);
   const timeoutMs = intEnv('DEMO_TIMEOUT_MS', 120_000, 1000);
+  const cancelPercent = intEnv('DEMO_CANCEL_PERCENT', 20, 0);
+  if (cancelPercent > 100) throw new Error(`DEMO_CANCEL_PERCENT must be an integer from 0 to 100, got "${cancelPercent}"`);
   const target = await connectTarget(failover);
   stopTarget = async () => {
     if (target.harness) await target.harness.stop();
@@ -233,6 +248,7 @@ async function main(): Promise<number> {
     const placedAt = performance.now();
     let answered = 0;
     let failingOver: Promise<unknown> | undefined;
+    const cancellations: Array<Promise<{ orderId: string; status: number }>> = [];
     const replies = await mapLimit(orders, concurrency, async (items) => {
       // A third of the way in, the master stops mid-stream.
       if (failover && failingOver === undefined && answered >= total / 3) {
@@ -240,9 +256,16 @@ async function main(): Promise<number> {
       }
       const reply = await placeOrder(target.orderUrl, items, failover ? 120_000 : 0);
       answered++;
+      const orderId = reply.orderId;
+      if (orderId !== undefined && Math.random() * 100 < cancelPercent) {
+        // At a random moment: some land while the order is PENDING, some once a replica reserved it.
+        const later = new Promise((resolve) => setTimeout(resolve, Math.random() * 1500));
+        cancellations.push(later.then(() => cancelOrder(target.orderUrl, orderId, failover ? 120_000 : 0)));
+      }
       return reply;
     });
     await failingOver;
+    const cancelAnswers = await Promise.all(cancellations);
     const placeMs = performance.now() - placedAt;
     const accepted = replies.flatMap((r) => (r.status === 202 && typeof r.orderId === 'string' ? [r.orderId] : []));
     const refused = new Map<number, number>();
@@ -253,6 +276,15 @@ async function main(): Promise<number> {
         (retries ? ` (${retries} retries of a 503 with the same Idempotency-Key)` : ''),
     );
     if (refused.size) say(`  refused: ${[...refused].map(([status, n]) => `${n}× ${status === 0 ? 'network error' : status}`).join(', ')}`);
+    if (cancelAnswers.length) {
+      const count = (status: number) => cancelAnswers.filter((answer) => answer.status === status).length;
+      const other = cancelAnswers.length - count(200) - count(202) - count(409);
+      say(
+        `Cancelled ${cancelAnswers.length} of them at random moments: ${count(200)} while PENDING (200, CANCELLED at once), ` +
+          `${count(202)} once RESERVED (202, a replica releases the stock), ${count(409)} already REJECTED (409)` +
+          (other ? `, ${other} other answers` : ''),
+      );
+    }
 
     // Wait for every order to be terminal (the service holds each GET up to waitMs).
     const deadline = Date.now() + timeoutMs;
@@ -260,13 +292,14 @@ async function main(): Promise<number> {
     let open = accepted;
     while (open.length > 0 && Date.now() < deadline) {
       const views = await mapLimit(open, concurrency, (id) =>
-        requestJson<{ status?: string; processedBy?: string }>(`${target.orderUrl}/orders/${id}?waitMs=5000`, { timeoutMs: 20_000 }).catch(
-          () => undefined,
-        ),
+        requestJson<{ status?: string; processedBy?: string; cancel?: string }>(`${target.orderUrl}/orders/${id}?waitMs=5000`, {
+          timeoutMs: 20_000,
+        }).catch(() => undefined),
       );
       const next: string[] = [];
       views.forEach((view, i) => {
-        if (view?.status === 200 && isTerminal(view.body.status)) processedBy.set(open[i], view.body.processedBy ?? '(none)');
+        if (view?.status === 200 && isTerminal(view.body.status) && view.body.cancel === undefined)
+          processedBy.set(open[i], view.body.processedBy ?? '(none)');
         else next.push(open[i]);
       });
       open = next;
@@ -277,13 +310,13 @@ async function main(): Promise<number> {
 
     const perReplica = new Map<string, number>();
     for (const replica of processedBy.values()) perReplica.set(replica, (perReplica.get(replica) ?? 0) + 1);
-    say('\nProcessed per replica (processedBy):');
+    say('\nLast change per instance (processedBy; the order service for an order cancelled before processing):');
     const widest = Math.max(...[...perReplica.values()], 1);
     for (const [replica, n] of [...perReplica].sort(([a], [b]) => a.localeCompare(b))) {
       say(`  ${replica.padEnd(16)} ${String(n).padStart(5)}  ${'#'.repeat(Math.round((n / widest) * 40))}`);
     }
 
-    const input: InvariantInput = { acceptedOrderIds: accepted, initialStock };
+    const input: InvariantInput = { acceptedOrderIds: accepted, initialStock, cancelAnswers };
     if (target.harness) {
       await target.harness.waitForQuiet(accepted, { timeoutMs: 30_000 }).catch((error: unknown) => say(String(error)));
       Object.assign(input, { redis: target.redis, keys: target.keys, logs: target.harness.logs });

@@ -414,10 +414,18 @@ function printSummary(o: Outcome): void {
     ['orders accepted (202)', String(flow.accepted.length)],
     ['refused', refused.join(', ') || '0'],
     ['stored in Redis', `${o.stored} (${o.storedWithout202} without a 202: reply lost while Redis crashed)`],
-    ['terminal', `RESERVED ${report.reserved}, REJECTED ${report.rejected}, FAILED ${report.failed}, still PENDING ${report.pending}`],
+    [
+      'terminal',
+      `RESERVED ${report.reserved}, REJECTED ${report.rejected}, FAILED ${report.failed}, CANCELLED ${report.cancelled}, still PENDING ${report.pending}`,
+    ],
+    [
+      'cancellations',
+      `${flow.cancels.length} requested; ${report.cancellations?.beforeProcessing ?? 0} before processing, ${report.cancellations?.released ?? 0} released`,
+    ],
     ['faults injected', FAULT_KINDS.map((kind) => `${kind} ${run.faultCounts[kind]}`).join(', ')],
     ['late duplicates', `${run.lateDuplicated} finished order(s) ×3`],
     ['processed twice', String(report.processedTwice.length)],
+    ['released twice', String(report.cancelledTwice.length)],
     ['lost', String(report.lost.length)],
     ['stock drift', report.drift.length === 0 ? '0' : report.drift.map((d) => `${d.sku}:${d.drift}`).join(' ')],
     ['oversold SKUs', String(report.oversold.length)],
@@ -491,6 +499,8 @@ async function soak(options: SoakOptions, signal: AbortSignal, track: (redis?: R
     ratePerSecond: options.rate,
     concurrency: 64,
     maxMs: options.seconds * 1000,
+    // A fifth cancelled at random moments: while PENDING (maybe mid-work), or once RESERVED (a release).
+    cancel: { share: 0.2, maxDelayMs: 2000 },
   });
   const stopFlow = (): void => flow.stop();
   signal.addEventListener('abort', stopFlow, { once: true });
@@ -539,6 +549,7 @@ async function soak(options: SoakOptions, signal: AbortSignal, track: (redis?: R
     initialStock,
     logs: sys.logs,
     allowMissingProcessedLog: true,
+    cancelAnswers: result.cancels,
   });
   const unsettledAccepted = (await sys.store.statuses(result.accepted)).filter((status) => !isTerminal(status)).length;
   if (unsettledAccepted) violations.push(`${unsettledAccepted} accepted order(s) not terminal`);

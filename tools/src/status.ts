@@ -10,7 +10,7 @@
  * INVENTORY_URL (comma-separated; default: the record too).
  */
 import type { Redis } from 'ioredis';
-import { OrderStatus, OrderStore, RedisKeys } from '@eo/contract';
+import { CANCELLING, OrderStatus, OrderStore, RedisKeys } from '@eo/contract';
 import { createRedis, credentialsOf, loadCommonConfig, maskRedisUrl } from '@eo/platform';
 import { readLocalSystem } from './local-system';
 import { flag, int, optionalInt, parseCommandLine, UsageError } from './cli/command-line';
@@ -20,7 +20,11 @@ import { scanKeys } from './scan';
 export interface SystemStatus {
   at: string;
   redis: { url: string; role: string; usedMemoryMb: number; aof: boolean; appendfsync: string | null };
-  /** Order counts; PENDING and FAILED exact (their sorted sets), the others from a scan of at most `scanLimit` orders. */
+  /**
+   * Order counts; FAILED exact (its sorted set), PENDING exact from the backlog less the RESERVED
+   * orders with a cancellation under way (`CANCELLING`, also on it; the whole backlog when the scan
+   * stopped short), the others from a scan of at most `scanLimit` orders.
+   */
   orders: Record<string, number>;
   scanned: { orders: number; complete: boolean };
   backlog: { size: number; oldestOverdueMs: number };
@@ -62,13 +66,14 @@ export async function readStatus(
   const [seconds, micros] = await redis.time();
   const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 
-  const orders: Record<string, number> = Object.fromEntries(Object.values(OrderStatus).map((s) => [s, 0]));
+  const orders: Record<string, number> = Object.fromEntries([...Object.values(OrderStatus), CANCELLING].map((s) => [s, 0]));
   const processedLastMinute: Record<string, number> = {};
   const store = new OrderStore(redis, keys);
   const scanned = await store.forEachId(scanLimit, async (found) => {
     for (const view of await store.views(found)) {
       if (view === undefined) continue;
-      orders[view.status] = (orders[view.status] ?? 0) + 1;
+      const status = view.cancel === 'requested' ? CANCELLING : view.status;
+      orders[status] = (orders[status] ?? 0) + 1;
       const { processedBy, processedAt } = view;
       if (processedBy && processedAt && nowMs - Date.parse(processedAt) <= 60_000) {
         processedLastMinute[processedBy] = (processedLastMinute[processedBy] ?? 0) + 1;
@@ -81,7 +86,8 @@ export async function readStatus(
     redis.zcard(keys.dead),
     redis.zrange(keys.pending, 0, 0, 'WITHSCORES'),
   ]);
-  orders[OrderStatus.Pending] = pending;
+  // The backlog holds the PENDING orders and the releases to do; once the scan has seen them all, it is exact.
+  orders[OrderStatus.Pending] = scanned.complete ? Math.max(0, pending - orders[CANCELLING]) : pending;
   orders[OrderStatus.Failed] = Math.max(orders[OrderStatus.Failed] ?? 0, dead);
 
   const byReplica: Record<string, number> = {};

@@ -6,6 +6,8 @@ export const AUDITED_EVENTS: readonly string[] = [
   LogEvent.OrderAccepted,
   LogEvent.OrderProcessed,
   LogEvent.OrderFailed,
+  LogEvent.OrderCancelled,
+  LogEvent.OrderCancelRequested,
   LogEvent.OrderLeaseLost,
   LogEvent.OrderSkipped,
   LogEvent.MessageInvalid,
@@ -31,6 +33,20 @@ export interface DuplicateProcessing {
   count: number;
   replicas: string[];
   processings: Processing[];
+}
+
+/** One `order.cancelled` line: from the order service (`released: false`) or the replica that released. */
+export interface Cancellation {
+  replica: string;
+  time: string | undefined;
+  released: boolean;
+}
+
+/** An order with more than one `order.cancelled` line: a release applied (or logged) twice. */
+export interface DuplicateCancellation {
+  orderId: string;
+  count: number;
+  cancellations: Cancellation[];
 }
 
 /** An `order.lease_lost` line. */
@@ -61,13 +77,22 @@ export interface AuditReport {
   };
   /** Orders with more than one `order.processed` line, with every line's replica and time. */
   duplicates: DuplicateProcessing[];
+  /** Orders with an `order.cancelled` line: released by a replica, or cancelled before processing. */
+  cancelled: { orders: number; released: number; beforeProcessing: number };
+  /** Orders with more than one `order.cancelled` line. */
+  cancelledTwice: DuplicateCancellation[];
+  /** Cancellation requested (`order.cancel_requested`) before the grace window, and no `order.cancelled` line: stock not given back. */
+  unreleased: Array<{ orderId: string; requestedAt: string | undefined }>;
   /** Accepted before the grace window, and neither processed nor FAILED. */
   lost: Array<{ orderId: string; acceptedAt: string | undefined }>;
   /** Accepted within `graceSeconds` of the newest line and not processed yet: not judged. */
   inFlight: string[];
   /** Orders that ended FAILED (`order.failed`), not lost. */
   failed: string[];
-  /** Orders with `order.failed` and another terminal line (`order.processed` or a second `order.failed`). */
+  /**
+   * Orders with `order.failed` and another terminal line (`order.processed` or a second
+   * `order.failed`), or cancelled before processing (`released: false`) and yet processed.
+   */
   conflicting: Array<{ orderId: string; processed: number; failed: number }>;
   /** Processed, but no `order.accepted` line in the input (the order service's logs may be missing). */
   processedWithoutAccepted: string[];
@@ -96,6 +121,8 @@ interface OrderTrail {
   accepted: boolean;
   processed: Processing[];
   failed: number;
+  cancelled: Cancellation[];
+  cancelRequestedAt: number | undefined;
 }
 
 const UNKNOWN = '(unknown)';
@@ -190,6 +217,12 @@ export class AuditFold {
       case LogEvent.OrderFailed:
         if (orderId !== undefined) this.trail(orderId).failed++;
         return;
+      case LogEvent.OrderCancelled:
+        if (orderId !== undefined) this.trail(orderId).cancelled.push({ replica, time: iso(time), released: record.released === true });
+        return;
+      case LogEvent.OrderCancelRequested:
+        if (orderId !== undefined) this.trail(orderId).cancelRequestedAt ??= time ?? Number.NEGATIVE_INFINITY;
+        return;
       case LogEvent.OrderLeaseLost:
         this.leaseLosses.push({ orderId, replica, stage: text(record.stage) ?? UNKNOWN, time: iso(time) });
         return;
@@ -206,7 +239,7 @@ export class AuditFold {
   private trail(orderId: string): OrderTrail {
     let trail = this.orders.get(orderId);
     if (!trail) {
-      trail = { acceptedAt: undefined, accepted: false, processed: [], failed: 0 };
+      trail = { acceptedAt: undefined, accepted: false, processed: [], failed: 0, cancelled: [], cancelRequestedAt: undefined };
       this.orders.set(orderId, trail);
     }
     return trail;
@@ -223,6 +256,10 @@ export class AuditFold {
     const failed: string[] = [];
     const conflicting: AuditReport['conflicting'] = [];
     const processedWithoutAccepted: string[] = [];
+    const cancelled = { orders: 0, released: 0, beforeProcessing: 0 };
+    const cancelledTwice: DuplicateCancellation[] = [];
+    const unreleased: Array<{ orderId: string; requestedAt: number | undefined }> = [];
+    const judged = (at: number | undefined) => !(at !== undefined && cutoff !== undefined && at > cutoff);
     for (const [orderId, trail] of this.orders) {
       const processed = trail.processed.length;
       if (trail.accepted) accepted++;
@@ -231,12 +268,28 @@ export class AuditFold {
         const processings = [...trail.processed].sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
         duplicates.push({ orderId, count: processed, replicas: processings.map((p) => p.replica), processings });
       }
+      const cancellations = trail.cancelled.length;
+      if (cancellations > 0) {
+        cancelled.orders++;
+        if (trail.cancelled.some((c) => c.released)) cancelled.released++;
+        else cancelled.beforeProcessing++;
+      }
+      if (cancellations > 1) {
+        const sorted = [...trail.cancelled].sort((a, b) => (a.time ?? '').localeCompare(b.time ?? ''));
+        cancelledTwice.push({ orderId, count: cancellations, cancellations: sorted });
+      }
+      if (trail.cancelRequestedAt !== undefined && cancellations === 0) {
+        if (judged(trail.cancelRequestedAt)) unreleased.push({ orderId, requestedAt: trail.cancelRequestedAt });
+      }
+      const cancelledUnprocessed = trail.cancelled.some((c) => !c.released);
       if (trail.failed > 0 && processed === 0) failed.push(orderId);
-      if (trail.failed > 0 && processed + trail.failed > 1) conflicting.push({ orderId, processed, failed: trail.failed });
+      if ((trail.failed > 0 && processed + trail.failed > 1) || (cancelledUnprocessed && processed > 0)) {
+        conflicting.push({ orderId, processed, failed: trail.failed });
+      }
       if (processed > 0 && !trail.accepted) processedWithoutAccepted.push(orderId);
-      if (trail.accepted && processed === 0 && trail.failed === 0) {
-        if (trail.acceptedAt !== undefined && cutoff !== undefined && trail.acceptedAt > cutoff) inFlight.push(orderId);
-        else lost.push({ orderId, acceptedAt: trail.acceptedAt });
+      if (trail.accepted && processed === 0 && trail.failed === 0 && cancellations === 0) {
+        if (judged(trail.acceptedAt)) lost.push({ orderId, acceptedAt: trail.acceptedAt });
+        else inFlight.push(orderId);
       }
     }
     duplicates.sort((a, b) => (a.processings[0].time ?? '').localeCompare(b.processings[0].time ?? ''));
@@ -252,7 +305,18 @@ export class AuditFold {
     }
     if (conflicting.length) {
       violations.push(
-        `${conflicting.length} order(s) with order.failed and another terminal line: ${sample(conflicting.map((c) => c.orderId))}`,
+        `${conflicting.length} order(s) with conflicting terminal lines (FAILED or cancelled before processing, and processed): ${sample(conflicting.map((c) => c.orderId))}`,
+      );
+    }
+    if (cancelledTwice.length) {
+      const shown = cancelledTwice.slice(0, 5).map((d) => `${d.orderId} ×${d.count} by ${d.cancellations.map((c) => c.replica).join('+')}`);
+      violations.push(
+        `${cancelledTwice.length} order(s) cancelled (released) more than once: ${shown.join('; ')}${cancelledTwice.length > 5 ? '; …' : ''}`,
+      );
+    }
+    if (unreleased.length) {
+      violations.push(
+        `${unreleased.length} cancellation(s) requested but never released (no order.cancelled): ${sample(unreleased.map((u) => u.orderId))}`,
       );
     }
     const byStage: Record<string, number> = {};
@@ -262,6 +326,12 @@ export class AuditFold {
       accepted,
       processed: { orders: processedOrders, lines: this.processedLines, byOutcome: { ...this.byOutcome } },
       duplicates,
+      cancelled,
+      cancelledTwice,
+      unreleased: unreleased.map((u) => ({
+        orderId: u.orderId,
+        requestedAt: iso(u.requestedAt === Number.NEGATIVE_INFINITY ? undefined : u.requestedAt),
+      })),
       lost: lost.map((l) => ({ orderId: l.orderId, acceptedAt: iso(l.acceptedAt) })),
       inFlight,
       failed,

@@ -21,6 +21,12 @@ export function formatAuditReport(report: AuditReport, source: string): string {
   row('orders accepted', report.lossChecked ? report.accepted : '0 (no order.accepted line: the order service logs are not in the input)');
   row('orders processed', `${report.processed.orders} (${counts(report.processed.byOutcome)})`);
   row('processed more than once', report.duplicates.length);
+  row(
+    'orders cancelled',
+    `${report.cancelled.orders} (${report.cancelled.beforeProcessing} before processing, ${report.cancelled.released} released by a replica)`,
+  );
+  row('released more than once', report.cancelledTwice.length);
+  row('cancel requested, unreleased', report.unreleased.length);
   const inFlight = report.inFlight.length ? ` (+${report.inFlight.length} accepted in the last ${report.graceSeconds} s, not judged)` : '';
   row('accepted, never processed', report.lossChecked ? `${report.lost.length}${inFlight}` : 'n/a (no order.accepted line)');
   row('failed (FAILED, not lost)', report.failed.length);
@@ -53,15 +59,30 @@ export function formatAuditReport(report: AuditReport, source: string): string {
     }
     if (report.duplicates.length > SHOWN) out.push(`  … ${report.duplicates.length - SHOWN} more (--json lists all)`);
   }
+  if (report.cancelledTwice.length) {
+    out.push('', 'Cancelled (released) more than once:');
+    for (const dup of report.cancelledTwice.slice(0, SHOWN)) {
+      const lines = dup.cancellations.map((c) => `${c.replica} at ${c.time ?? '?'} (${c.released ? 'released' : 'before processing'})`);
+      out.push(`  ${dup.orderId} ×${dup.count}: ${lines.join('; ')}`);
+    }
+    if (report.cancelledTwice.length > SHOWN) out.push(`  … ${report.cancelledTwice.length - SHOWN} more (--json lists all)`);
+  }
+  if (report.unreleased.length) {
+    out.push('', 'Cancellation requested, never released:');
+    for (const u of report.unreleased.slice(0, SHOWN)) out.push(`  ${u.orderId} requested at ${u.requestedAt ?? '?'}`);
+    if (report.unreleased.length > SHOWN) out.push(`  … ${report.unreleased.length - SHOWN} more (--json lists all)`);
+  }
   if (report.lost.length) {
     out.push('', 'Accepted, never processed:');
     for (const lost of report.lost.slice(0, SHOWN)) out.push(`  ${lost.orderId} accepted at ${lost.acceptedAt ?? '?'}`);
     if (report.lost.length > SHOWN) out.push(`  … ${report.lost.length - SHOWN} more (--json lists all)`);
   }
   if (report.conflicting.length) {
-    out.push('', 'FAILED and another terminal line:');
+    out.push('', 'Conflicting terminal lines:');
     for (const c of report.conflicting.slice(0, SHOWN))
-      out.push(`  ${c.orderId}: ${c.failed}× order.failed, ${c.processed}× order.processed`);
+      out.push(
+        `  ${c.orderId}: ${c.failed}× order.failed, ${c.processed}× order.processed${c.failed ? '' : ', cancelled before processing'}`,
+      );
     if (report.conflicting.length > SHOWN) out.push(`  … ${report.conflicting.length - SHOWN} more (--json lists all)`);
   }
 
@@ -69,8 +90,8 @@ export function formatAuditReport(report: AuditReport, source: string): string {
   if (report.ok) {
     out.push(
       report.lossChecked
-        ? 'OK: at most one order.processed per order, and every accepted order processed or FAILED'
-        : 'OK: at most one order.processed per order (losses not judged: no order.accepted line)',
+        ? 'OK: at most one order.processed and one order.cancelled per order, every accepted order processed, cancelled or FAILED, every requested release done'
+        : 'OK: at most one order.processed and one order.cancelled per order (losses not judged: no order.accepted line)',
     );
   } else {
     out.push(`VIOLATIONS:\n${report.violations.map((v) => `  - ${v}`).join('\n')}`);
