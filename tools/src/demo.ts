@@ -3,7 +3,8 @@
  * random moments (some before processing, some after: their stock is released), then the
  * exactly-once check.
  * Runs against the system at `ORDER_URL` (default http://127.0.0.1:3001) if one answers, otherwise
- * starts its own (private Redis, order service, `INVENTORY_REPLICAS` replicas). Exits 1 on a violation.
+ * starts its own (private Redis, order service, `INVENTORY_REPLICAS` replicas, each order's work taking
+ * 250 ms as a downstream call would). Exits 1 on a violation.
  *
  * `npm run demo -- --failover` pauses the Redis master (SIGSTOP) while the orders go in, until the
  * Sentinels promote its replica, then resumes it: the system must be on a local Sentinel topology
@@ -41,6 +42,9 @@ function intEnv(name: string, fallback: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
   return value;
 }
+
+/** `INVENTORY_WORK_DELAY_MS` of a system the demo starts itself (not the Sentinel one of `--failover`). */
+const OWN_SYSTEM_WORK_DELAY_MS = 250;
 
 /** Set once stdout is a broken pipe: the demo then stops as on Ctrl-C, printing nothing more. */
 let outputGone = false;
@@ -157,7 +161,13 @@ async function connectTarget(failover: boolean): Promise<Target> {
     };
   }
   say(`No system answers at ${orderUrl}: starting one (private redis-server, order, ${replicas} inventory replicas)…`);
-  const harness = await SystemHarness.start({ replicas, env: { DD_ENV: 'demo', LOG_LEVEL: 'info' }, signal: interrupted.signal });
+  const harness = await SystemHarness.start({
+    replicas,
+    env: { DD_ENV: 'demo', LOG_LEVEL: 'info' },
+    // A downstream call of a quarter second keeps each order PENDING long enough for some cancellations to land first.
+    inventoryEnv: { INVENTORY_WORK_DELAY_MS: String(OWN_SYSTEM_WORK_DELAY_MS) },
+    signal: interrupted.signal,
+  });
   return { orderUrl: harness.orderUrl, inventoryUrl: harness.inventoryUrl!, harness, redis: harness.redis, keys: harness.keys };
 }
 
@@ -284,6 +294,11 @@ async function main(): Promise<number> {
           `${count(202)} once RESERVED (202, a replica releases the stock), ${count(409)} already REJECTED (409)` +
           (other ? `, ${other} other answers` : ''),
       );
+      if (count(200) === 0) {
+        say(
+          '  (none landed while PENDING: this system finishes an order before a client can cancel it; INVENTORY_WORK_DELAY_MS=250 npm start simulates a slower downstream call)',
+        );
+      }
     }
 
     // Wait for every order to be terminal (the service holds each GET up to waitMs).
