@@ -7,7 +7,7 @@
 # `tsc -b` run are shared stages and the two targets differ only in which dist/, port and command they
 # carry. Two Dockerfiles would repeat every line but three.
 
-ARG NODE_IMAGE=node:22-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # The workspace manifests and the lock file: `npm ci` checks every workspace listed in the root
 # package.json against the lock, so all of them come along (a few hundred bytes each).

@@ -30,10 +30,10 @@ function files(dir: string): string[] {
 
 describe('the Dockerfile', () => {
   it.each(SERVICES)(
-    'builds $target as a small, non-root Node 22 image with tini, NODE_ENV=production, a HEALTHCHECK and version labels',
+    'builds $target as a small, non-root Node 24 image with tini, NODE_ENV=production, a HEALTHCHECK and version labels',
     ({ target, port }) => {
       const image = readImageConfig(DOCKERFILE, target, { VERSION: '1.2.3' });
-      expect(image.baseImage).toMatch(/^node:22(\.\d+)*-(bookworm|bullseye|trixie)-slim$/);
+      expect(image.baseImage).toMatch(/^node:24(\.\d+)*-(bookworm|bullseye|trixie)-slim$/);
       expect(image.user).toMatch(/^[1-9]\d*:[1-9]\d*$/); // numeric: runAsNonRoot can verify it
       expect(image.entrypoint).toEqual(['/usr/bin/tini', '--']);
       expect(image.cmd).toEqual(['node', `/app/${target}/dist/main.js`]);
@@ -114,5 +114,22 @@ describe('the Dockerfile', () => {
     ]) {
       expect({ kept, ignored: ignored(kept) }).toEqual({ kept, ignored: true });
     }
+  });
+
+  it('ships a Node the engines and the README claim, and one CI runs the tests on', () => {
+    const shipped = /^node:(\d+)/.exec(readImageConfig(DOCKERFILE, 'order', {}).baseImage)?.[1];
+    const engines = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    const ranges = engines.split('||').map((range) => range.trim());
+    expect(ranges).toContain(`^${shipped}.0.0`);
+    // The Node running this test (the machine's, or the image's in .ci/run's second pass) is claimed too.
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    const claimed = ranges.some((range) => {
+      const [m, n] = range.replace('^', '').split('.').map(Number);
+      return major === m && minor >= n;
+    });
+    expect({ node: process.versions.node, engines, claimed }).toMatchObject({ claimed: true });
+    // .ci/run reads the major it installs from the Dockerfile, so the two cannot drift apart.
+    expect(readFileSync(join(root, '.ci', 'run'), 'utf8')).toContain("sed -n 's/^ARG NODE_IMAGE=node:");
+    expect(readFileSync(join(root, 'README.md'), 'utf8')).toContain(`Node.js 20.19+ or ${shipped}`);
   });
 });

@@ -56,8 +56,8 @@ process.stdout.write(JSON.stringify(verdicts));
 /** Validates manifests against the Kubernetes OpenAPI schemas bundled in `kubernetes-models` (offline). */
 export function validateManifests(docs: readonly Manifest[]): ManifestVerdict[] {
   const result = spawnSync(process.execPath, ['--input-type=module', '--eval', VALIDATOR], {
-    // Resolves kubernetes-models from tools/ (its devDependency).
-    cwd: join(repoRoot(), 'tools'),
+    // Resolves kubernetes-models from test/ (its devDependency).
+    cwd: join(repoRoot(), 'test'),
     input: JSON.stringify(docs),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
