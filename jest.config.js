@@ -1,7 +1,8 @@
 /**
- * Two jest projects: `unit` (specs beside the code, real-Redis tests in each package's test/, and
- * test/integration: the engine with the services' scripts, in process) and `system` (the suites in
- * test/ that spawn the built services, CLIs, Redis and Sentinel as processes).
+ * Three jest projects: `unit` (specs beside the code, real-Redis tests in each package's test/, and
+ * test/integration: the engine with the services' scripts, in process), `system` (the suites in
+ * test/ that spawn the built services, CLIs, Redis and Sentinel as processes), and
+ * `faults-affinity` (the fault suite again, with the replicas in CLAIM_MODE=affinity).
  */
 const swc = [
   '@swc/jest',
@@ -47,6 +48,12 @@ module.exports = {
       ...shared,
       displayName: 'system',
       testMatch: ['<rootDir>/test/{system,cli,faults,failover,datadog,deploy,audit}/**/*.test.ts'],
+    },
+    {
+      ...shared,
+      displayName: 'faults-affinity',
+      testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/faults/affinity-mode.ts'],
     },
   ],
 };

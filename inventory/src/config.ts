@@ -1,4 +1,4 @@
-import type { ConsumerTuning } from '@eo/exactly-once';
+import type { ClaimMode, ConsumerTuning } from '@eo/exactly-once';
 import { type CommonConfig, ConfigError, type Env, intVar, loadCommonConfig, stringVar } from '@eo/platform';
 
 /** Inventory service settings (README "Configuration"): the consumer's tuning plus the simulated work. */
@@ -23,6 +23,8 @@ export function loadInventoryConfig(env: Env): InventoryConfig {
     retryMaxMs: intVar(env, 'RETRY_MAX_MS', 30_000, 1, 86_400_000),
     workDelayMs: intVar(env, 'INVENTORY_WORK_DELAY_MS', 0, 0, 3_600_000),
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    claimMode: stringVar(env, 'CLAIM_MODE', 'race', /^(race|affinity)$/, '"race" or "affinity"') as ClaimMode,
+    hedgeMs: intVar(env, 'CLAIM_HEDGE_MS', 250, 10, 60_000),
     failSkuPrefix: stringVar(env, 'INVENTORY_FAIL_SKU_PREFIX', '', /^[A-Za-z0-9._:-]{1,64}$/, 'a SKU prefix') || undefined,
   };
   if (config.failSkuPrefix !== undefined && env.NODE_ENV === 'production') {

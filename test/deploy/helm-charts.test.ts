@@ -382,7 +382,19 @@ describe('values.schema.json', () => {
       inventory: loadInventoryConfig,
     };
     for (const [service, settings] of Object.entries(SERVICE_CONFIG) as Array<[ChartService, (typeof SERVICE_CONFIG)[ChartService]]>) {
-      for (const [name, { minimum, maximum }] of Object.entries(settings)) {
+      for (const [name, setting] of Object.entries(settings)) {
+        if ('enum' in setting) {
+          for (const value of setting.enum) expect(() => loaders[service]({ [name]: value })).not.toThrow();
+          let refused: unknown;
+          try {
+            loaders[service]({ [name]: 'neither' });
+          } catch (e) {
+            refused = e;
+          }
+          expect({ name, error: refused instanceof ConfigError ? refused.variable : refused }).toEqual({ name, error: name });
+          continue;
+        }
+        const { minimum, maximum } = setting;
         // RETRY_MAX_MS must also be ≥ RETRY_BASE_MS: test each with the other out of the way.
         const others: Record<string, Record<string, string>> = {
           RETRY_MAX_MS: { RETRY_BASE_MS: '1' },

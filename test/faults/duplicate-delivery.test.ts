@@ -1,4 +1,4 @@
-import { delay, expectInvariants, type FaultRig, flow, startRig } from './support';
+import { CLAIM_MODE, delay, expectInvariants, type FaultRig, flow, startRig } from './support';
 
 let rig: FaultRig;
 
@@ -30,7 +30,9 @@ describe('the same envelope published five times, and once more after the order 
     await expectInvariants(rig, result);
     expect(system.logs.filter((l) => l.event === 'order.processed' && l.orderId === orderId)).toHaveLength(1);
     const skips = system.logs.filter((l) => l.event === 'order.skipped' && l.orderId === orderId);
-    expect(skips.some((l) => l.reason === 'locked')).toBe(true);
+    // Racing replicas lose to the lock while the first works; with affinity the others only arm a
+    // hedge, which the finish normally cancels before it fires.
+    if (CLAIM_MODE === 'race') expect(skips.some((l) => l.reason === 'locked')).toBe(true);
     expect(skips.some((l) => l.reason === 'already_processed')).toBe(true);
   }, 90_000);
 

@@ -1,5 +1,6 @@
 import type { OrderItem } from '@eo/contract';
 import { checkInvariants, delay, formatReport, SystemHarness } from '@eo/local';
+import { CLAIM_MODE } from './support';
 
 let system: SystemHarness | undefined;
 
@@ -9,7 +10,7 @@ beforeAll(async () => {
     replicas: 0,
     namespace: 'norep',
     orderEnv: { RECOVERY_GRACE_MS: '200' },
-    inventoryEnv: { SWEEP_INTERVAL_MS: '200' },
+    inventoryEnv: { SWEEP_INTERVAL_MS: '200', CLAIM_MODE },
   });
 }, 60_000);
 

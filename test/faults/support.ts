@@ -14,6 +14,9 @@ import {
   SystemHarness,
 } from '@eo/local';
 
+/** How the replicas claim: race (the default), or affinity when the `faults-affinity` jest project runs the suite. */
+export const CLAIM_MODE = process.env.CLAIM_MODE === 'affinity' ? 'affinity' : 'race';
+
 /** Short timings so every fault plays out in seconds (short TTLs keep the tests short). */
 export const FAULT_ENV = {
   LOCK_TTL_MS: '1000',
@@ -22,6 +25,7 @@ export const FAULT_ENV = {
   RETRY_MAX_MS: '400',
   SHUTDOWN_TIMEOUT_MS: '3000',
   LOG_LEVEL: 'debug',
+  CLAIM_MODE,
 } as const;
 
 /** A system on a private Redis with `appendfsync always`, plus its fault injector and stock. */
@@ -134,6 +138,9 @@ export async function expectInvariants(
     cancelAnswers: result.cancels,
   });
   if (!report.ok) throw new Error(formatReport(report) + system.crashReport());
+  // The mode under test is the one the replicas run: only affinity claiming keeps heartbeats.
+  const heartbeats = await system.redis.zcard(system.keys.workers);
+  if ((CLAIM_MODE === 'affinity') !== heartbeats > 0) throw new Error(`CLAIM_MODE=${CLAIM_MODE}, yet ${heartbeats} replica heartbeat(s)`);
   const twice = report.processedTwice;
   if (twice.length > 0) throw new Error(`processed more than once: ${JSON.stringify(twice.slice(0, 3))}`);
   return report;

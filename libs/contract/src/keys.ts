@@ -67,6 +67,11 @@ export class RedisKeys implements QueueKeys {
     return this.orderStatusChannel;
   }
 
+  /** Sorted set: inventory replica → epoch ms of its last heartbeat (`CLAIM_MODE=affinity`). */
+  get workers(): string {
+    return `${this.prefix}inventory:replicas`;
+  }
+
   /** Pub/Sub channel carrying the OrderPlaced envelope. */
   get orderUpdatesChannel(): string {
     return `${this.prefix}order_updates`;

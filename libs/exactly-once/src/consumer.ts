@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { LiveWorkers, rendezvousRank } from './affinity';
 import { LeaseLostError, ShutdownAbortError } from './errors';
 import { sleep, withLease } from './lease';
 import { NotAcknowledgedError } from './replication-acks';
@@ -27,8 +28,11 @@ export interface Job {
   status: string;
   /** 1-based attempt number. */
   attempt: number;
-  /** Where the claim came from: a Pub/Sub message or the backlog sweep. */
-  source: 'message' | 'sweep';
+  /**
+   * Where the claim came from: a Pub/Sub message, the backlog sweep, or (affinity claiming) a
+   * message whose first-ranked worker did not finish the record within the hedge delay.
+   */
+  source: 'message' | 'sweep' | 'hedge';
   createdAt: string;
   /** The record fields the handler asked for (`MessageHandler.fields`). */
   fields: Record<string, string | null>;
@@ -66,7 +70,7 @@ export interface Subscriber {
 
 /** Everything an {@link ExactlyOnceConsumer} is built with. */
 export interface ConsumerOptions {
-  queue: Pick<WorkQueue, 'claim' | 'extend' | 'release' | 'fail' | 'due' | 'fence'>;
+  queue: Pick<WorkQueue, 'claim' | 'extend' | 'release' | 'fail' | 'due' | 'fence' | 'heartbeat' | 'statusChannel'>;
   subscriber: Subscriber;
   /** The channel announcing work. */
   channel: string;
@@ -86,6 +90,17 @@ export interface ConsumerOptions {
   retryMaxMs: number;
   /** How long `stop` waits for in-flight work before handing it back. */
   shutdownTimeoutMs: number;
+  /**
+   * Who claims an announced record. `race` (the default): every worker, at once; the lock picks one.
+   * `affinity`: the worker ranked first for its id by rendezvous hashing over the live workers (a
+   * heartbeat each `heartbeatMs`) claims at once; the worker ranked r claims after r × `hedgeMs`
+   * unless the record's finish is announced first. The lock, the fence and the sweep are the same.
+   */
+  claimMode?: ClaimMode;
+  /** Affinity claiming: the wait per rank before a worker claims a record its betters did not finish (250). */
+  hedgeMs?: number;
+  /** Affinity claiming: heartbeat period (1000); a worker silent for three periods is taken for dead. */
+  heartbeatMs?: number;
   tracing?: Tracing;
   metrics?: Metrics;
 }
@@ -93,8 +108,19 @@ export interface ConsumerOptions {
 /** The consumer's tuning: what a service reads from its configuration. */
 export type ConsumerTuning = Pick<
   ConsumerOptions,
-  'lockTtlMs' | 'sweepIntervalMs' | 'sweepBatch' | 'maxAttempts' | 'retryBaseMs' | 'retryMaxMs' | 'shutdownTimeoutMs'
+  | 'lockTtlMs'
+  | 'sweepIntervalMs'
+  | 'sweepBatch'
+  | 'maxAttempts'
+  | 'retryBaseMs'
+  | 'retryMaxMs'
+  | 'shutdownTimeoutMs'
+  | 'claimMode'
+  | 'hedgeMs'
 >;
+
+/** See {@link ConsumerOptions.claimMode}. */
+export type ClaimMode = 'race' | 'affinity';
 
 /**
  * docs/design.md steps 2–8 for one worker: claims each announced or due record with a random-token
@@ -118,6 +144,9 @@ export class ExactlyOnceConsumer {
   private readonly idField: string;
   private readonly entity: string;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** Affinity claiming: the live workers, and the records waiting for their hedge delay. */
+  private readonly live: LiveWorkers | undefined;
+  private readonly hedges = new Map<string, NodeJS.Timeout>();
   private sweeping: Promise<void> | undefined;
   private stopping = false;
   private started = false;
@@ -139,6 +168,19 @@ export class ExactlyOnceConsumer {
     this.entity = options.vocabulary.entity;
     // Every in-flight lease listens on this one signal; thousands are normal, not a leak.
     setMaxListeners(0, this.shutdown.signal);
+    if (options.claimMode === 'affinity') {
+      const intervalMs = options.heartbeatMs ?? 1000;
+      this.live = new LiveWorkers(
+        (leave) => options.queue.heartbeat(options.worker, 3 * intervalMs, leave),
+        options.worker,
+        { intervalMs, ttlMs: 3 * intervalMs },
+        (error) =>
+          options.logger.warn(
+            { event: this.events.redisState, err: error, state: 'heartbeat_failed' },
+            'heartbeat failed; keeping the last view of the live workers',
+          ),
+      );
+    }
   }
 
   /** True once subscribed and while the subscriber connection is up. */
@@ -155,11 +197,12 @@ export class ExactlyOnceConsumer {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const { subscriber, channel, logger } = this.options;
+    const { subscriber, channel, logger, queue } = this.options;
     subscriber.on('message', (ch: string, message: string) => {
       // The callback's active span is a long-finished connection span; nothing here may join it
       // (a claim is traced only once won, with the message's context as explicit parent).
       if (ch === channel) this.tracing.detached(() => this.onMessage(message));
+      else if (this.live && ch === queue.statusChannel) this.onFinished(message);
     });
     subscriber.on('ready', () => {
       // ioredis re-subscribes on reconnect; whatever was published in the gap is on the backlog.
@@ -170,6 +213,11 @@ export class ExactlyOnceConsumer {
       );
       this.triggerSweep();
     });
+    if (this.live) {
+      await this.live.start();
+      // A record's finish, announced here, cancels the hedge this worker armed for it.
+      await subscriber.subscribe(queue.statusChannel);
+    }
     await subscriber.subscribe(channel);
     this.subscribed = true;
     this.triggerSweep();
@@ -181,10 +229,14 @@ export class ExactlyOnceConsumer {
     if (this.stopping) return;
     this.stopping = true;
     clearTimeout(this.sweepTimer);
+    for (const hedge of this.hedges.values()) clearTimeout(hedge);
+    this.hedges.clear();
     if (this.subscribed) {
       this.subscribed = false;
       await this.options.subscriber.unsubscribe(this.options.channel).catch(() => undefined);
+      if (this.live) await this.options.subscriber.unsubscribe(this.options.queue.statusChannel).catch(() => undefined);
     }
+    await this.live?.stop();
     const drained = Promise.allSettled(this.inFlight.values());
     const cancelDeadline = new AbortController();
     const deadline = sleep(this.options.shutdownTimeoutMs, cancelDeadline.signal).then(
@@ -215,7 +267,35 @@ export class ExactlyOnceConsumer {
       );
       return;
     }
-    void this.process(decoded.value.id, 'message', decoded.value.trace);
+    const { id, trace } = decoded.value;
+    if (!this.live) {
+      void this.process(id, 'message', trace);
+      return;
+    }
+    const rank = rendezvousRank(id, this.options.worker, this.live.workers);
+    if (rank === 0) {
+      void this.process(id, 'message', trace);
+      return;
+    }
+    // Ranked r: claim after r hedge delays, unless the record's finish is announced first.
+    if (this.hedges.has(id) || this.inFlight.has(id)) return;
+    const timer = setTimeout(
+      () => {
+        this.hedges.delete(id);
+        this.metrics.increment(this.metric.hedged);
+        void this.process(id, 'hedge', trace);
+      },
+      rank * (this.options.hedgeMs ?? 250),
+    );
+    this.hedges.set(id, timer);
+  }
+
+  /** Affinity claiming: a record finished (or was cancelled); the hedge armed for it is not needed. */
+  private onFinished(id: string): void {
+    const hedge = this.hedges.get(id);
+    if (hedge === undefined) return;
+    clearTimeout(hedge);
+    this.hedges.delete(id);
   }
 
   private scheduleSweep(): void {

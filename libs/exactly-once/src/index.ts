@@ -1,6 +1,8 @@
 // The public API of the exactly-once engine: what a service uses, nothing else.
+export { rendezvousRank, rendezvousWeight } from './affinity';
 export {
   ExactlyOnceConsumer,
+  type ClaimMode,
   type ConsumerOptions,
   type ConsumerTuning,
   type Decoded,

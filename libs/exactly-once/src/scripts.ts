@@ -57,13 +57,14 @@ export function defineScripts(redis: Redis, set: ScriptSet): Redis {
   return redis;
 }
 
-/** The engine's own scripts: claim, lease renewal, release, failure and the backlog's due ids. */
+/** The engine's own scripts: claim, lease renewal, release, failure, the backlog's due ids and the workers' heartbeat. */
 export const ENGINE_SCRIPTS = {
   eoClaim: { file: join(ENGINE_LUA_DIR, 'claim.lua'), numberOfKeys: 4 },
   eoExtendLock: { file: join(ENGINE_LUA_DIR, 'extend-lock.lua'), numberOfKeys: 2 },
   eoReleaseLock: { file: join(ENGINE_LUA_DIR, 'release-lock.lua'), numberOfKeys: 2 },
   eoFailAttempt: { file: join(ENGINE_LUA_DIR, 'fail-attempt.lua'), numberOfKeys: 4 },
   eoDue: { file: join(ENGINE_LUA_DIR, 'due.lua'), numberOfKeys: 2 },
+  eoHeartbeat: { file: join(ENGINE_LUA_DIR, 'heartbeat.lua'), numberOfKeys: 1 },
 } satisfies ScriptSet;
 
 type Arg = string | number;
@@ -75,5 +76,6 @@ declare module 'ioredis' {
     eoReleaseLock(...keysAndArgs: Arg[]): Result<number, Context>;
     eoFailAttempt(...keysAndArgs: Arg[]): Result<Array<string | number>, Context>;
     eoDue(...keysAndArgs: Arg[]): Result<Array<string | number>, Context>;
+    eoHeartbeat(...keysAndArgs: Arg[]): Result<string[], Context>;
   }
 }

@@ -38,6 +38,8 @@ export function engineMetricNames({ plural }: Pick<Vocabulary, 'plural'>) {
     skipped: `${plural}.skipped`,
     leaseLost: `${plural}.lease_lost`,
     recovered: `${plural}.recovered`,
+    /** Affinity claiming: claims made because a better-ranked worker did not finish within the hedge delay. */
+    hedged: `${plural}.hedged`,
     failed: `${plural}.failed`,
     retryScheduled: `${plural}.retry_scheduled`,
     unacknowledged: `${plural}.unacknowledged`,

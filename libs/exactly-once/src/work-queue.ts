@@ -17,6 +17,8 @@ export interface QueueKeys {
   readonly dead: string;
   /** Channel on which finishing a record announces its id. */
   readonly statusChannel: string;
+  /** Sorted set: worker name → epoch ms of its last heartbeat (affinity claiming only). */
+  readonly workers: string;
 }
 
 /** The keys and arguments every fenced commit starts with (`fence.lua` / `finish.lua`'s head). */
@@ -125,6 +127,22 @@ export class WorkQueue {
       },
     );
     return { size: Number(size), overdueMs: Number(overdueMs), ids: ids.map(String) };
+  }
+
+  /** The channel finishing a record announces its id on. */
+  get statusChannel(): string {
+    return this.keys.statusChannel;
+  }
+
+  /**
+   * Records `worker` as alive (or, with `leave`, as gone), drops heartbeats older than `ttlMs`, and
+   * answers the live workers, in name order. Not replicated on purpose: liveness is soft state.
+   */
+  async heartbeat(worker: string, ttlMs: number, leave = false): Promise<string[]> {
+    const live = await this.client.call((redis) => redis.eoHeartbeat(this.keys.workers, worker, ttlMs, leave ? 'leave' : 'beat'), {
+      script: 'heartbeat',
+    });
+    return live.map(String);
   }
 
   /** The head of a fenced commit of `attempt` on a record in `workingStatus`, stamped `now`. */

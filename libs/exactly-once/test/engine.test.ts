@@ -1,7 +1,17 @@
 import { join } from 'node:path';
 import type { Redis, Result } from 'ioredis';
 import { RedisServer } from '@eo/local';
-import { type Decoded, ExactlyOnceConsumer, type Logger, parseFenceRefusal, type QueueKeys, ScriptClient, sleep, WorkQueue } from '../src';
+import {
+  type Decoded,
+  ExactlyOnceConsumer,
+  type Logger,
+  parseFenceRefusal,
+  type QueueKeys,
+  rendezvousRank,
+  ScriptClient,
+  sleep,
+  WorkQueue,
+} from '../src';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -12,15 +22,23 @@ declare module 'ioredis' {
 // The engine with a service of its own, no order code anywhere: jobs that add an amount to a total.
 type Line = Record<string, unknown>;
 
-const keys: QueueKeys = {
-  record: (id) => `job:${id}`,
-  lock: (id) => `lock:job:${id}`,
-  backlog: 'jobs:pending',
-  dead: 'jobs:dead',
-  statusChannel: 'job_status',
-};
-const CHANNEL = 'job_updates';
-const TOTAL = 'total';
+/** A toy service's keys and channel under `prefix`, so two groups of workers never see each other's jobs. */
+function space(prefix: string): { keys: QueueKeys; channel: string; total: string } {
+  return {
+    keys: {
+      record: (id) => `${prefix}job:${id}`,
+      lock: (id) => `${prefix}lock:job:${id}`,
+      backlog: `${prefix}jobs:pending`,
+      dead: `${prefix}jobs:dead`,
+      statusChannel: `${prefix}job_status`,
+      workers: `${prefix}jobs:workers`,
+    },
+    channel: `${prefix}job_updates`,
+    total: `${prefix}total`,
+  };
+}
+const RACE = space('');
+const { keys, channel: CHANNEL, total: TOTAL } = RACE;
 
 let server: RedisServer;
 let admin: Redis;
@@ -55,12 +73,19 @@ function decode(raw: string): Decoded {
   return { ok: true, value: { type: String(data.type), id: data.id } };
 }
 
-async function startWorker(name: string, lines: Line[]): Promise<ExactlyOnceConsumer> {
+async function startWorker(
+  name: string,
+  lines: Line[],
+  options: { where?: ReturnType<typeof space>; claimMode?: 'race' | 'affinity'; hedgeMs?: number } = {},
+): Promise<ExactlyOnceConsumer> {
+  const { keys, channel, total } = options.where ?? RACE;
   const scripts = new ScriptClient(client()).define({ testApplyJob: { file: join(__dirname, 'lua', 'apply-job.lua') } });
   const consumer = new ExactlyOnceConsumer({
     queue: new WorkQueue(scripts, keys, 60_000),
     subscriber: client(),
-    channel: CHANNEL,
+    channel,
+    claimMode: options.claimMode,
+    hedgeMs: options.hedgeMs,
     decode,
     vocabulary: { entity: 'job', plural: 'jobs', idField: 'jobId' },
     logger: memoryLogger(lines, { worker: name }),
@@ -81,7 +106,7 @@ async function startWorker(name: string, lines: Line[]): Promise<ExactlyOnceCons
         commit: (job, fence) =>
           scripts.write((redis) =>
             redis
-              .testApplyJob(4, ...fence.keys, TOTAL, ...fence.args, Number(job.fields.amount))
+              .testApplyJob(4, ...fence.keys, total, ...fence.args, Number(job.fields.amount))
               .then(
                 (reply) =>
                   parseFenceRefusal(reply) ?? { code: 'committed', status: 'DONE', outcome: 'applied', attempts: Number(reply[1]) },
@@ -96,14 +121,15 @@ async function startWorker(name: string, lines: Line[]): Promise<ExactlyOnceCons
 }
 
 /** What a producer does in one step: the record, its backlog entry (due after `graceMs`), the message. */
-async function queueJob(id: string, amount: number, graceMs: number, publish = true): Promise<void> {
+async function queueJob(id: string, amount: number, graceMs: number, publish = true, where = RACE): Promise<void> {
+  const { keys, channel } = where;
   const now = await admin.time();
   const nowMs = Number(now[0]) * 1000 + Math.floor(Number(now[1]) / 1000);
   const multi = admin
     .multi()
     .hset(keys.record(id), 'status', 'PENDING', 'attempts', 0, 'createdAt', new Date().toISOString(), 'amount', amount)
     .zadd(keys.backlog, nowMs + graceMs, id);
-  if (publish) multi.publish(CHANNEL, JSON.stringify({ type: 'JobQueued', id }));
+  if (publish) multi.publish(channel, JSON.stringify({ type: 'JobQueued', id }));
   await multi.exec();
 }
 
@@ -143,5 +169,76 @@ describe('the engine with a service of its own (no order code)', () => {
     await startWorker('w-invalid', lines);
     await admin.publish(CHANNEL, JSON.stringify({ type: 'Unknown', id: 'x' }));
     await until('message.invalid', () => Promise.resolve(lines.some((l) => l.event === 'message.invalid' && l.field === 'type')));
+  });
+});
+
+describe('affinity claiming (claimMode: affinity)', () => {
+  it('has exactly one worker claim each announced job while all are alive: no lost claim, no hedge', async () => {
+    const where = space('aff1:');
+    const lines: Line[] = [];
+    const names = ['a0', 'a1', 'a2'];
+    // A long hedge: a job finishes long before any other worker's turn comes.
+    await Promise.all(names.map((name) => startWorker(name, lines, { where, claimMode: 'affinity', hedgeMs: 5000 })));
+    await until('all three heartbeats', async () => (await admin.zcard(where.keys.workers)) === 3);
+    await sleep(1100); // every worker's next heartbeat has seen the other two
+    const ids = Array.from({ length: 120 }, (_, i) => `aj${i}`);
+    // A grace beyond the test: only the announcements can get these done.
+    for (const [i, id] of ids.entries()) await queueJob(id, i + 1, 60_000, true, where);
+    await until('every job DONE', async () => (await admin.zcard(where.keys.backlog)) === 0);
+    expect(Number(await admin.get(where.total))).toBe(ids.reduce((sum, _, i) => sum + i + 1, 0));
+    const claimed = lines.filter((l) => l.event === 'job.claimed');
+    expect(claimed).toHaveLength(ids.length);
+    expect(lines.filter((l) => l.event === 'job.skipped')).toEqual([]);
+    expect(claimed.every((l) => l.source === 'message')).toBe(true);
+    // Rendezvous hashing spreads the jobs over every worker.
+    const perWorker = names.map((name) => claimed.filter((l) => l.worker === name).length);
+    for (const n of perWorker) expect(n).toBeGreaterThan(ids.length / 6);
+  });
+
+  it('has the next worker in rank claim a job whose owner never does, one hedge delay after the announcement', async () => {
+    const where = space('aff2:');
+    const lines: Line[] = [];
+    const HEDGE = 300;
+    await Promise.all(['b0', 'b1'].map((name) => startWorker(name, lines, { where, claimMode: 'affinity', hedgeMs: HEDGE })));
+    // A worker that is alive by its heartbeat (here, far into the future) but never claims: a paused or wedged owner.
+    await admin.zadd(where.keys.workers, Date.now() + 600_000, 'ghost');
+    await sleep(1100);
+    const live = ['b0', 'b1', 'ghost'];
+    const ghostOwned = Array.from({ length: 200 }, (_, i) => `bj${i}`)
+      .filter((id) => rendezvousRank(id, 'ghost', live) === 0)
+      .slice(0, 10);
+    expect(ghostOwned).toHaveLength(10);
+    const started = Date.now();
+    for (const id of ghostOwned) await queueJob(id, 1, 60_000, true, where);
+    await until("the ghost's jobs DONE", async () => (await admin.zcard(where.keys.backlog)) === 0);
+    const claimed = lines.filter((l) => l.event === 'job.claimed');
+    expect(claimed.map((l) => l.jobId).sort()).toEqual([...ghostOwned].sort());
+    // Each was claimed by its second-ranked worker, as a hedge, not before one hedge delay.
+    for (const line of claimed) {
+      const id = String(line.jobId);
+      expect(line.source).toBe('hedge');
+      expect(rendezvousRank(id, String(line.worker), live)).toBe(1);
+    }
+    expect(Date.now() - started).toBeGreaterThanOrEqual(HEDGE);
+    expect(lines.filter((l) => l.event === 'job.skipped')).toEqual([]);
+  });
+
+  it('ranks every live worker for an id exactly once, the same whichever worker computes it', () => {
+    const workers = ['inventory-0', 'inventory-1', 'inventory-2', 'inventory-3', 'inventory-4'];
+    const owners = new Map<string, number>();
+    for (let i = 0; i < 5000; i++) {
+      const id = `order-${i}`;
+      const ranks = workers.map((worker) => rendezvousRank(id, worker, workers));
+      expect([...ranks].sort()).toEqual([0, 1, 2, 3, 4]);
+      const owner = workers[ranks.indexOf(0)];
+      owners.set(owner, (owners.get(owner) ?? 0) + 1);
+      // Removing a worker that is not the owner leaves the owner in place (minimal disruption).
+      const other = workers.find((w) => w !== owner)!;
+      const fewer = workers.filter((w) => w !== other);
+      expect(rendezvousRank(id, owner, fewer)).toBe(0);
+    }
+    // About 1,000 each: none gets less than 800 or more than 1,200.
+    for (const n of owners.values()) expect(n).toBeGreaterThan(800);
+    for (const n of owners.values()) expect(n).toBeLessThan(1200);
   });
 });

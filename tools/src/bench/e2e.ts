@@ -11,8 +11,11 @@
  * sweep K times, interleaved (1, 3, 6, 1, 3, 6, …), and judges throughput by each replica count's
  * median: on a shared 2-core machine one run moves by ±10 %, and a ratio of two runs twice that.
  *
- *   npm run bench -- [--replicas 3 | --sweep 1,3,6] [--repeat 1] [--seconds 15] [--connections 64]
+ *   npm run bench -- [--replicas 3 | --sweep 1,3,6] [--claim-mode race,affinity] [--repeat 1] [--seconds 15] [--connections 64]
  *                    [--tracing on|off] [--wait-replicas 0] [--publish | --out DIR] [--cpu-prof DIR]
+ *
+ * `--claim-mode race,affinity` runs every replica count once per CLAIM_MODE and prints, per mode, Redis
+ * commands, round trips and Redis CPU per order: with affinity they should stay flat as replicas are added.
  *
  * `--wait-replicas N` gives the Redis N replicas and runs the services with REDIS_WAIT_REPLICAS=N:
  * what confirming every accept, commit and stock write on a replica costs.
@@ -53,17 +56,19 @@ async function main(): Promise<void> {
     clockTicksPerSecond: CLK_TCK,
   };
   say(
-    `End-to-end benchmark: replicas ${options.replicas.join(', ')}; ${options.seconds} s per phase; ${options.connections} connections; ` +
+    `End-to-end benchmark: replicas ${options.replicas.join(', ')}; CLAIM_MODE ${options.claimModes.join(', ')}; ${options.seconds} s per phase; ${options.connections} connections; ` +
       `tracing ${options.tracing ? 'on' : 'off'}; REDIS_WAIT_REPLICAS=${options.waitReplicas}; ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, Redis ${machine.redis}`,
   );
   say('Orders: 2 items over 8 ample SKUs, a fresh Idempotency-Key each. Shared noisy machine: compare ratios within one run.');
 
   const runs: RunResult[] = [];
   for (let roundNo = 1; roundNo <= options.repeat; roundNo++) {
-    for (const replicas of options.replicas) {
-      const run = await runOnce(replicas, roundNo, options);
-      runs.push(run);
-      printRun(run);
+    for (const claimMode of options.claimModes) {
+      for (const replicas of options.replicas) {
+        const run = await runOnce(replicas, claimMode, roundNo, options);
+        runs.push(run);
+        printRun(run);
+      }
     }
   }
   printSummary(runs);

@@ -43,7 +43,10 @@ const RETENTION = {
   description: 'how long an order is kept once terminal (same value for both services)',
 };
 
-export const SERVICE_CONFIG: Record<ChartService, Record<string, { minimum: number; maximum: number; description: string }>> = {
+/** An integer setting with its bounds, or a setting that takes one of a few words. */
+export type ServiceSetting = { minimum: number; maximum: number; description: string } | { enum: readonly string[]; description: string };
+
+export const SERVICE_CONFIG: Record<ChartService, Record<string, ServiceSetting>> = {
   order: {
     RECOVERY_GRACE_MS: {
       minimum: 100,
@@ -62,6 +65,12 @@ export const SERVICE_CONFIG: Record<ChartService, Record<string, { minimum: numb
     RETRY_MAX_MS: { minimum: 1, maximum: 86_400_000, description: 'backoff cap (at least RETRY_BASE_MS)' },
     INVENTORY_WORK_DELAY_MS: { minimum: 0, maximum: 3_600_000, description: 'simulated downstream call between claim and commit' },
     SHUTDOWN_TIMEOUT_MS: { minimum: 0, maximum: 3_600_000, description: 'how long SIGTERM waits for in-flight work' },
+    CLAIM_MODE: { enum: ['race', 'affinity'], description: 'race: every replica claims each order; affinity: its rendezvous owner first' },
+    CLAIM_HEDGE_MS: {
+      minimum: 10,
+      maximum: 60_000,
+      description: 'affinity: wait per rank before claiming an order its owner did not finish',
+    },
     ORDER_RETENTION_MS: RETENTION,
   },
 };
@@ -136,7 +145,12 @@ const redis = object(
 /** The JSON schema of `charts/<service>/values.yaml` (after the library's defaults are imported). */
 export function chartValuesSchema(service: ChartService): Schema {
   const config = Object.fromEntries(
-    Object.entries(SERVICE_CONFIG[service]).map(([name, { minimum, maximum, description }]) => [name, int(minimum, maximum, description)]),
+    Object.entries(SERVICE_CONFIG[service]).map(([name, setting]) => [
+      name,
+      'enum' in setting
+        ? { enum: setting.enum, description: setting.description }
+        : int(setting.minimum, setting.maximum, setting.description),
+    ]),
   );
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',

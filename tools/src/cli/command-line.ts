@@ -53,6 +53,23 @@ export function choice<V extends string>(values: readonly V[], fallback: V): Opt
   };
 }
 
+/** A comma-separated list of `values` (`--claim-mode race,affinity`); `fallback` when absent. */
+export function choices<V extends string>(values: readonly V[], fallback: V[]): Option<V[]> {
+  return {
+    type: 'string',
+    parse: (raw, name) => {
+      if (raw === undefined) return fallback;
+      return String(raw)
+        .split(',')
+        .map((part) => {
+          const value = part.trim();
+          if (!(values as readonly string[]).includes(value)) throw new UsageError(`--${name} takes ${values.join(', ')}, got "${value}"`);
+          return value as V;
+        });
+    },
+  };
+}
+
 /** A flag: true when given. */
 export function flag(short?: string): Option<boolean> {
   return { type: 'boolean', ...(short ? { short } : {}), parse: (raw) => raw === true };

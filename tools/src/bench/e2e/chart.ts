@@ -1,19 +1,22 @@
 import { TARGETS } from './options';
 import { RunResult } from './run';
-import { fmt, groupByReplicas } from './report';
+import { claimModesOf, fmt, groupByReplicas, type ReplicaGroup } from './report';
 
 /**
  * A small hand-written SVG: completed orders/s (left axis) and p99 at half peak (right axis) against
- * replicas; with several rounds the lines join the medians and every round is a small dot.
+ * replicas; with several rounds the lines join the medians and every round is a small dot. With
+ * two claim modes, the second one's throughput is a third (green) line.
  */
 export function chart(allRuns: RunResult[], subtitle: string): string {
-  const runs = groupByReplicas(allRuns);
+  const modes = claimModesOf(allRuns);
+  const runs = groupByReplicas(allRuns, modes[0]);
+  const second = modes[1] === undefined ? undefined : groupByReplicas(allRuns, modes[1]);
   const W = 720;
   const H = 420;
   const m = { left: 80, right: 80, top: 80, bottom: 56 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
-  const xs = runs.map((r) => r.replicas);
+  const xs = [...runs, ...(second ?? [])].map((r) => r.replicas);
   const xMax = Math.max(...xs, 1) + 1;
   const x = (v: number): number => m.left + (v / xMax) * pw;
   const niceMax = (v: number): number => {
@@ -76,6 +79,7 @@ export function chart(allRuns: RunResult[], subtitle: string): string {
     `<text x="${m.left + pw - 6}" y="${yR(TARGETS.p99HalfMs) - 5}" text-anchor="end" fill="#d62728" font-size="11">target p99 ≤ ${TARGETS.p99HalfMs} ms</text>`,
   );
   const series = (
+    groups: ReplicaGroup[],
     values: number[],
     y: (v: number) => number,
     color: string,
@@ -83,12 +87,12 @@ export function chart(allRuns: RunResult[], subtitle: string): string {
     label: (v: number) => string,
     labelDy: number,
   ): void => {
-    const points = runs.map((r, i) => [x(r.replicas), y(values[i])] as const).filter(([, py]) => Number.isFinite(py));
+    const points = groups.map((r, i) => [x(r.replicas), y(values[i])] as const).filter(([, py]) => Number.isFinite(py));
     if (points.length > 1)
       out.push(
         `<polyline fill="none" stroke="${color}" stroke-width="2.5"${dash} points="${points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')}"/>`,
       );
-    runs.forEach((r, i) => {
+    groups.forEach((r, i) => {
       if (!Number.isFinite(values[i])) return;
       out.push(`<circle cx="${x(r.replicas).toFixed(1)}" cy="${y(values[i]).toFixed(1)}" r="4.5" fill="${color}"/>`);
       out.push(
@@ -96,8 +100,8 @@ export function chart(allRuns: RunResult[], subtitle: string): string {
       );
     });
   };
-  if (allRuns.length > runs.length) {
-    for (const r of allRuns) {
+  if (allRuns.length > runs.length + (second?.length ?? 0)) {
+    for (const r of allRuns.filter((run) => run.claimMode === modes[0])) {
       out.push(
         `<circle cx="${x(r.replicas).toFixed(1)}" cy="${yL(r.peak.completedPerSec).toFixed(1)}" r="2" fill="#1f77b4" opacity="0.5"/>`,
       );
@@ -108,13 +112,26 @@ export function chart(allRuns: RunResult[], subtitle: string): string {
     }
   }
   // Throughput labels below their points, latency labels above, so coinciding points stay readable.
-  series(tput, yL, '#1f77b4', '', (v) => `${fmt(v)}/s`, 18);
-  series(p99, yR, '#d62728', ' stroke-dasharray="7 4"', (v) => `${fmt(v)} ms`, -8);
+  series(runs, tput, yL, '#1f77b4', '', (v) => `${fmt(v)}/s`, 18);
+  series(runs, p99, yR, '#d62728', ' stroke-dasharray="7 4"', (v) => `${fmt(v)} ms`, -8);
+  if (second) {
+    series(
+      second,
+      second.map((g) => g.completedPerSec),
+      yL,
+      '#2ca02c',
+      ' stroke-dasharray="2 3"',
+      (v) => `${fmt(v)}/s`,
+      -8,
+    );
+    out.push(`<line x1="${W / 2 - 120}" y1="76" x2="${W / 2 - 94}" y2="76" stroke="#2ca02c" stroke-width="2.5" stroke-dasharray="2 3"/>`);
+    out.push(`<text x="${W / 2 - 88}" y="80">completed orders/s, CLAIM_MODE=${modes[1]} (left axis)</text>`);
+  }
   // Legend: one row between the title and the plot.
   const ly = 60;
   const lx = W / 2 - 265;
   out.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 26}" y2="${ly}" stroke="#1f77b4" stroke-width="2.5"/>`);
-  out.push(`<text x="${lx + 32}" y="${ly + 4}">completed orders/s at full speed (left axis)</text>`);
+  out.push(`<text x="${lx + 32}" y="${ly + 4}">completed orders/s at full speed${second ? `, ${modes[0]}` : ''} (left axis)</text>`);
   out.push(`<line x1="${lx + 310}" y1="${ly}" x2="${lx + 336}" y2="${ly}" stroke="#d62728" stroke-width="2.5" stroke-dasharray="7 4"/>`);
   out.push(`<text x="${lx + 342}" y="${ly + 4}">p99 at half peak (right axis)</text>`);
   out.push('</svg>');

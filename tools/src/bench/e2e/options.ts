@@ -1,12 +1,15 @@
 import { join, resolve } from 'node:path';
 import { type OrderItem } from '@eo/contract';
 import { repoRoot } from '@eo/local';
-import { choice, flag, int, ints, parseCommandLine, text } from '../../cli/command-line';
+import type { ClaimMode } from '@eo/exactly-once';
+import { choice, choices, flag, int, ints, parseCommandLine, text } from '../../cli/command-line';
 
 // Options
 
 export interface Options {
   replicas: number[];
+  /** CLAIM_MODE of the replicas; each replica count runs once per mode. */
+  claimModes: ClaimMode[];
   /** Rounds of the whole sweep. */
   repeat: number;
   seconds: number;
@@ -20,13 +23,14 @@ export interface Options {
   cpuProfDir?: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--replicas N | --sweep 1,3,6] [--repeat 1] [--seconds 15] [--connections 64] [--tracing on|off] [--wait-replicas 0] [--publish | --out DIR] [--cpu-prof DIR]`;
+export const USAGE = `usage: npm run bench -- [--replicas N | --sweep 1,3,6] [--claim-mode race,affinity] [--repeat 1] [--seconds 15] [--connections 64] [--tracing on|off] [--wait-replicas 0] [--publish | --out DIR] [--cpu-prof DIR]`;
 
 /** The command line (`--help` prints {@link USAGE} and exits). */
 export function parseOptions(argv: string[]): Options {
   const { values, help } = parseCommandLine(argv, {
     replicas: int(1, 32),
     sweep: ints(1, 32, [3]),
+    'claim-mode': choices(['race', 'affinity'] as const, ['race']),
     repeat: int(1, 10, 1),
     seconds: int(1, 3600, 15),
     connections: int(1, 1000, 64),
@@ -43,6 +47,7 @@ export function parseOptions(argv: string[]): Options {
   const cpuProf = values['cpu-prof'];
   return {
     replicas: values.replicas === undefined ? values.sweep : [values.replicas],
+    claimModes: [...new Set(values['claim-mode'])],
     repeat: values.repeat,
     seconds: values.seconds,
     connections: values.connections,
@@ -80,4 +85,10 @@ export const TARGETS = {
   p99HalfMs: 25,
   sixOverThree: 0.8,
   rssGrowth: 0.1,
+  /** CLAIM_MODE=affinity: Redis CPU per order at 12 replicas over that at 3, at most. */
+  affinityRedisCpu12Over3: 1.25,
+  /** CLAIM_MODE=affinity: round trips per order, whatever the replica count. */
+  affinityRoundTrips: 4,
+  /** CLAIM_MODE=affinity: 6 replicas' throughput over 3 replicas', at least. */
+  affinitySixOverThree: 0.85,
 };

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { LogEvent, OrderStore } from '@eo/contract';
+import type { ClaimMode } from '@eo/exactly-once';
 import { checkInvariants, delay, formatReport, RedisServer, SystemHarness, type InvariantReport } from '@eo/local';
 import { startAgentSink } from '../agent-sink';
 import { percentiles, type Percentiles } from '../percentiles';
@@ -28,6 +29,7 @@ export interface ProcessFigures {
 
 export interface RunResult {
   replicas: number;
+  claimMode: ClaimMode;
   /** Which round of `--repeat` (1-based). */
   round: number;
   baseline: Baseline;
@@ -89,9 +91,9 @@ export function say(message = ''): void {
   process.stdout.write(`${message}\n`);
 }
 
-export async function runOnce(replicas: number, roundNo: number, options: Options): Promise<RunResult> {
+export async function runOnce(replicas: number, claimMode: ClaimMode, roundNo: number, options: Options): Promise<RunResult> {
   const ofRounds = options.repeat > 1 ? ` (round ${roundNo} of ${options.repeat})` : '';
-  say(`\n=== ${replicas} inventory replica${replicas === 1 ? '' : 's'}${ofRounds} ===`);
+  say(`\n=== ${replicas} inventory replica${replicas === 1 ? '' : 's'}, CLAIM_MODE=${claimMode}${ofRounds} ===`);
   const server = await RedisServer.start({ appendfsync: 'everysec', detached: true });
   active.servers.add(server);
   const replicaServers: RedisServer[] = [];
@@ -105,7 +107,7 @@ export async function runOnce(replicas: number, roundNo: number, options: Option
     say(`  ${fmt(baseline.pairsPerSec)} pairs/s`);
     checkInterrupted();
 
-    const env: Record<string, string | undefined> = { LOG_LEVEL: 'info', DD_ENV: 'bench' };
+    const env: Record<string, string | undefined> = { LOG_LEVEL: 'info', DD_ENV: 'bench', CLAIM_MODE: claimMode };
     if (options.waitReplicas > 0) {
       for (let i = 0; i < options.waitReplicas; i++) {
         const replica = await RedisServer.start({ appendfsync: 'everysec', detached: true, replicaOf: server.port });
@@ -277,6 +279,7 @@ export async function runOnce(replicas: number, roundNo: number, options: Option
 
     return {
       replicas,
+      claimMode,
       round: roundNo,
       baseline,
       peak: {
