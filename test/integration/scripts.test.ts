@@ -407,6 +407,26 @@ describe('fail-attempt', () => {
   });
 });
 
+describe('claim-order for a hedge (fresh only)', () => {
+  it('takes work nobody started, and stands down without the lock once an attempt has started', async () => {
+    const fresh = (orderId: string, token: string) =>
+      scripts.queue.claim(
+        { id: orderId, token, worker: 'hedger' },
+        { lockTtlMs: 10_000, work: [{ status: 'PENDING', maxAttempts: 3 }], fields: [], now: NOW, fresh: true },
+      );
+    const untouched = await placeOrder([{ sku: 'A', quantity: 1 }]);
+    expect((await fresh(untouched, 'h-1')).code).toBe('claimed');
+    const started = await placeOrder([{ sku: 'A', quantity: 1 }]);
+    const { attempt } = await claimed(started);
+    expect(await fresh(started, 'h-2')).toEqual({ code: 'started' });
+    // Its attempt failed and backs off: still not the hedge's to take.
+    expect((await scripts.fail(attempt, 3, 60_000, NOW, 'boom')).code).toBe('retry');
+    expect(await fresh(started, 'h-3')).toEqual({ code: 'started' });
+    expect(await redis.exists(keys.lock(started))).toBe(0);
+    expect(await redis.hget(keys.order(started), 'attempts')).toBe('1');
+  });
+});
+
 describe('claim-order re-sent after a lost reply', () => {
   it('answers claimed again to the same token without counting another attempt', async () => {
     const orderId = await placeOrder([{ sku: 'A', quantity: 1 }]);

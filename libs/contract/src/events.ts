@@ -81,6 +81,8 @@ export const Metric = {
   Skipped: metric.skipped,
   LeaseLost: metric.leaseLost,
   Recovered: metric.recovered,
+  /** CLAIM_MODE=affinity: claims made because the order's owner did not finish it within the hedge delay. */
+  Hedged: metric.hedged,
   Failed: metric.failed,
   RetryScheduled: metric.retryScheduled,
   Unacknowledged: metric.unacknowledged,

@@ -16,12 +16,15 @@ ARGV[6]  retention in ms of a record FAILED here
 ARGV[7]  the statuses that mean "work to do", space-separated (e.g. "PENDING CANCELLING")
 ARGV[8]  lock TTL in ms
 ARGV[9]  max attempts of each of those statuses, space-separated in the same order (e.g. "5 1000000")
-ARGV[10..] record fields to hand back with a won claim (e.g. "items")
+ARGV[10] "fresh" to claim only work no attempt has started yet (a hedge, affinity claiming), else ""
+ARGV[11..] record fields to hand back with a won claim (e.g. "items")
 
 Returns:
   {"not_found"}                      no such record (a forged or foreign message)
   {"already_processed", status}      nothing to do; nothing taken
   {"locked"}                         another attempt holds the lock
+  {"started"}                        (fresh only) an attempt has started this work: it is the
+                                     lock's, or the backlog's with its backoff; nothing taken
   {"exhausted", attempts}            attempts were used up by interrupted attempts: now FAILED
   {"claimed", attempt, status, createdAt, traceJson, field...}
                                      lock taken (or already ours: a re-sent claim whose reply was
@@ -50,8 +53,12 @@ if not maxAttempts then
   return {'already_processed', status}
 end
 
+if ARGV[10] == 'fresh' and tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') > 0 then
+  return {'started'}
+end
+
 local fields = {'attempts', 'createdAt', 'trace'}
-for i = 10, #ARGV do
+for i = 11, #ARGV do
   fields[#fields + 1] = ARGV[i]
 end
 local function claimed(attempts)

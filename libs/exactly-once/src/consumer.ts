@@ -372,8 +372,9 @@ export class ExactlyOnceConsumer {
       work: this.work,
       fields: this.fields,
       now: new Date().toISOString(),
+      fresh: source === 'hedge',
     });
-    if (claim.code === 'locked' || claim.code === 'already_processed') {
+    if (claim.code === 'locked' || claim.code === 'started' || claim.code === 'already_processed') {
       this.reportLostClaim(id, source, claim);
       return;
     }
@@ -396,9 +397,22 @@ export class ExactlyOnceConsumer {
   }
 
   /** The N−1 losing claims of every message: counted, logged at debug, never traced. */
-  private reportLostClaim(id: string, source: Job['source'], claim: Extract<ClaimResult, { code: 'locked' | 'already_processed' }>): void {
+  private reportLostClaim(
+    id: string,
+    source: Job['source'],
+    claim: Extract<ClaimResult, { code: 'locked' | 'started' | 'already_processed' }>,
+  ): void {
     // No child logger: this runs for every losing worker on every message.
     const { logger } = this.options;
+    if (claim.code === 'started') {
+      // A hedge that found the owner at work (or its failed attempt backing off): not ours to take.
+      this.metrics.increment(this.metric.skipped, { reason: 'started' });
+      logger.debug(
+        { [this.idField]: id, event: this.events.skipped, reason: 'started', source },
+        'an attempt has started; the hedge stands down',
+      );
+      return;
+    }
     if (claim.code === 'locked') {
       // Debug, not info: every message makes N-1 workers lose, so at info the skip lines would
       // outnumber everything else N-1 to 1 (and be most of the log bill, and a fifth of a losing

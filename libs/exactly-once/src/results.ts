@@ -23,6 +23,8 @@ export type ClaimResult =
       fields: Record<string, string | null>;
     }
   | { code: 'locked' }
+  /** A fresh-only claim (a hedge) found the work started by another attempt. */
+  | { code: 'started' }
   | { code: 'already_processed'; status: string }
   | { code: 'not_found' }
   | { code: 'exhausted'; attempts: number };
@@ -97,6 +99,7 @@ export function parseClaim(reply: ReadonlyArray<string | number | null>, fieldNa
       };
     }
     case 'locked':
+    case 'started':
     case 'not_found':
       return { code: reply[0] };
     case 'already_processed':

@@ -34,6 +34,11 @@ export interface ClaimOptions {
   work: ReadonlyArray<{ status: string; maxAttempts: number }>;
   /** Record fields handed back with a won claim. */
   fields: readonly string[];
+  /**
+   * Only work no attempt has started (attempts 0): a hedge takes over from an owner that never
+   * claimed, never from one that is working or whose failed attempt waits out its backoff.
+   */
+  fresh?: boolean;
   now: string;
 }
 
@@ -73,6 +78,7 @@ export class WorkQueue {
           options.work.map((w) => w.status).join(' '),
           options.lockTtlMs,
           options.work.map((w) => w.maxAttempts).join(' '),
+          options.fresh ? 'fresh' : '',
           ...options.fields,
         ),
       { batched: true },

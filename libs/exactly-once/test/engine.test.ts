@@ -63,7 +63,7 @@ function client(): Redis {
 }
 
 function memoryLogger(lines: Line[], bindings: Line = {}): Logger {
-  const log = (fields: object, msg?: string): void => void lines.push({ ...bindings, ...fields, msg });
+  const log = (fields: object, msg?: string): void => void lines.push({ ...bindings, ...fields, msg, at: Date.now() });
   return { debug: log, info: log, warn: log, error: log, child: (more) => memoryLogger(lines, { ...bindings, ...more }) };
 }
 
@@ -76,7 +76,7 @@ function decode(raw: string): Decoded {
 async function startWorker(
   name: string,
   lines: Line[],
-  options: { where?: ReturnType<typeof space>; claimMode?: 'race' | 'affinity'; hedgeMs?: number } = {},
+  options: { where?: ReturnType<typeof space>; claimMode?: 'race' | 'affinity'; hedgeMs?: number; retryBaseMs?: number } = {},
 ): Promise<ExactlyOnceConsumer> {
   const { keys, channel, total } = options.where ?? RACE;
   const scripts = new ScriptClient(client()).define({ testApplyJob: { file: join(__dirname, 'lua', 'apply-job.lua') } });
@@ -94,15 +94,17 @@ async function startWorker(
     sweepIntervalMs: 100,
     sweepBatch: 50,
     maxAttempts: 3,
-    retryBaseMs: 20,
-    retryMaxMs: 100,
+    retryBaseMs: options.retryBaseMs ?? 20,
+    retryMaxMs: Math.max(100, options.retryBaseMs ?? 0),
     shutdownTimeoutMs: 2000,
     handlers: [
       {
         type: 'JobQueued',
         status: 'PENDING',
         fields: ['amount'],
-        process: (_job, signal) => sleep(Math.random() * 5, signal),
+        // A job whose id starts with "fail" fails its work every time.
+        process: (job, signal) =>
+          job.id.startsWith('fail') ? Promise.reject(new Error('downstream said no')) : sleep(Math.random() * 5, signal),
         commit: (job, fence) =>
           scripts.write((redis) =>
             redis
@@ -240,5 +242,24 @@ describe('affinity claiming (claimMode: affinity)', () => {
     // About 1,000 each: none gets less than 800 or more than 1,200.
     for (const n of owners.values()) expect(n).toBeGreaterThan(800);
     for (const n of owners.values()) expect(n).toBeLessThan(1200);
+  });
+
+  it('never lets a hedge retry a failed attempt early: retries wait out the backoff on the backlog', async () => {
+    const where = space('aff3:');
+    const lines: Line[] = [];
+    // Hedges every 30 ms, a first backoff of 400–800 ms: a hedge that ignored the backoff would retry at once.
+    await Promise.all(
+      ['c0', 'c1', 'c2'].map((name) => startWorker(name, lines, { where, claimMode: 'affinity', hedgeMs: 30, retryBaseMs: 800 })),
+    );
+    await sleep(1100);
+    await queueJob('fail-1', 1, 60_000, true, where);
+    await until('the second attempt', () => Promise.resolve(lines.some((l) => l.event === 'job.claimed' && l.attempt === 2)), 10_000);
+    const first = lines.find((l) => l.event === 'job.retry_scheduled' && l.attempt === 1)!;
+    const second = lines.find((l) => l.event === 'job.claimed' && l.attempt === 2)!;
+    expect(second.source).toBe('sweep');
+    // The hedges found the first attempt started and stood down; no retry came from a hedge.
+    expect(lines.filter((l) => l.event === 'job.skipped' && l.reason === 'started').length).toBeGreaterThan(0);
+    expect(lines.filter((l) => l.event === 'job.claimed' && l.source === 'hedge' && Number(l.attempt) >= 2)).toEqual([]);
+    expect(Number(second.at) - Number(first.at)).toBeGreaterThanOrEqual(Number(first.backoffMs) - 50);
   });
 });

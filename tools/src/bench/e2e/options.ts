@@ -62,6 +62,8 @@ export function parseOptions(argv: string[]): Options {
 // Fixed parameters
 
 export const WARMUP_SECONDS = 2;
+/** The quiet window before the peak in which each process's idle CPU is measured. */
+export const IDLE_SECONDS = 3;
 export const BASELINE_SECONDS = 4;
 export const BASELINE_WARMUP_SECONDS = 1;
 export const SAMPLE_ORDERS = 500;

@@ -72,13 +72,27 @@ export function printRun(run: RunResult): void {
   say(`  by process: ${perOrderList(rt.byProcess)}`);
   say(`  run inside scripts (not round trips) ${rt.insideScriptsPerOrder.toFixed(2)}: ${perOrderList(rt.insideScriptsByCommand)}`);
   say('\nProcesses (CPU over the peak window: load + drain):');
-  const rows = [['process', 'CPU s', 'CPU ms/order', 'cores', 'peak RSS MB', 'RSS growth', `RSS MB every ${RSS_SAMPLE_MS / 1000} s`]];
+  const rows = [
+    [
+      'process',
+      'CPU s',
+      'CPU ms/order',
+      'less idle',
+      'cores',
+      'idle cores',
+      'peak RSS MB',
+      'RSS growth',
+      `RSS MB every ${RSS_SAMPLE_MS / 1000} s`,
+    ],
+  ];
   for (const p of run.processes) {
     rows.push([
       p.name,
       p.cpuSeconds.toFixed(2),
       p.cpuMsPerOrder.toFixed(3),
+      p.cpuMsPerOrderNet.toFixed(3),
       p.cores.toFixed(2),
+      p.idleCores.toFixed(3),
       fmt(p.peakRssMb),
       Number.isFinite(p.rssGrowth) ? `${(p.rssGrowth * 100).toFixed(0)} %` : 'n/a',
       p.rssMb.map((v) => fmt(v)).join(' '),
@@ -111,9 +125,9 @@ export interface ReplicaGroup {
   redisCpuMsPerOrder: number;
 }
 
-/** Redis's CPU per order (ms) in one run. */
+/** Redis's CPU per order (ms) in one run, less its idle CPU: what each order costs it. */
 export function redisCpuMsPerOrder(run: RunResult): number {
-  return run.processes.find((p) => p.name === 'redis-server')?.cpuMsPerOrder ?? NaN;
+  return run.processes.find((p) => p.name === 'redis-server')?.cpuMsPerOrderNet ?? NaN;
 }
 
 /** The runs grouped by replica count, within `claimMode` (every run when omitted: one mode only). */
@@ -163,7 +177,7 @@ export function printSummary(runs: RunResult[]): void {
       'p99',
       'round trips',
       'cmds/order',
-      'Redis µs/order',
+      'Redis µs/order (less idle)',
       'CPU ms/order',
       'baseline pairs/s',
       'svc/base',

@@ -5,7 +5,7 @@ import { checkInvariants, delay, formatReport, RedisServer, SystemHarness, type 
 import { startAgentSink } from '../agent-sink';
 import { percentiles, type Percentiles } from '../percentiles';
 import { machineCpu, memory } from '../proc';
-import { BASELINE_SECONDS, Options, RSS_SAMPLE_MS, SAMPLE_ORDERS, SKUS, SKU_STOCK, WARMUP_SECONDS } from './options';
+import { BASELINE_SECONDS, IDLE_SECONDS, Options, RSS_SAMPLE_MS, SAMPLE_ORDERS, SKUS, SKU_STOCK, WARMUP_SECONDS } from './options';
 import { Proc, commandStats, cpuSnapshot, readOrderTimes, statsDelta, waitForEmptyBacklog } from './readings';
 import { drive, pace } from './load';
 import { Baseline, runBaseline } from './baseline';
@@ -19,6 +19,13 @@ export interface ProcessFigures {
   name: string;
   cpuSeconds: number;
   cpuMsPerOrder: number;
+  /** Cores busy with no load at all (timers, heartbeats, sweeps, flushes), measured before the peak. */
+  idleCores: number;
+  /**
+   * CPU per order less what the process burns idle over the same window: what an order adds. At
+   * low throughput the idle part would otherwise dominate, and compare runs of different rates badly.
+   */
+  cpuMsPerOrderNet: number;
   /** Cores busy on average over the window. */
   cores: number;
   peakRssMb: number;
@@ -182,6 +189,14 @@ export async function runOnce(replicas: number, claimMode: ClaimMode, roundNo: n
     await waitForEmptyBacklog(redis, keys, quietTimeoutMs, {});
     checkInterrupted();
 
+    // Idle: the system up with no load, to tell what an order costs from what merely running costs.
+    const idle0 = cpuSnapshot(procs);
+    const idleStart = performance.now();
+    await delay(IDLE_SECONDS * 1000);
+    const idle1 = cpuSnapshot(procs);
+    const idleS = (performance.now() - idleStart) / 1000;
+    checkInterrupted();
+
     // Peak: full speed for --seconds, then until every accepted order is terminal.
     say(`peak: POST /orders at full speed, ${options.connections} connections, ${options.seconds} s…`);
     const own: Record<string, number> = {};
@@ -254,10 +269,13 @@ export async function runOnce(replicas: number, claimMode: ClaimMode, roundNo: n
     const processes: ProcessFigures[] = procs.map((p) => {
       const cpu = cpu1[p.name] - cpu0[p.name];
       const series = postWarm.map((s) => s.mb[p.name]);
+      const idleCores = (idle1[p.name] - idle0[p.name]) / idleS;
       return {
         name: p.name,
         cpuSeconds: cpu,
         cpuMsPerOrder: (cpu * 1000) / peakOrders,
+        idleCores,
+        cpuMsPerOrderNet: (Math.max(0, cpu - idleCores * windowS) * 1000) / peakOrders,
         cores: cpu / windowS,
         peakRssMb: memory(p.pid).hwmMb,
         rssMb: rssSamples.map((s) => round(s.mb[p.name], 1)),
