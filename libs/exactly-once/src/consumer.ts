@@ -213,12 +213,17 @@ export class ExactlyOnceConsumer {
       );
       this.triggerSweep();
     });
-    if (this.live) {
-      await this.live.start();
-      // A record's finish, announced here, cancels the hedge this worker armed for it.
-      await subscriber.subscribe(queue.statusChannel);
-    }
-    await subscriber.subscribe(channel);
+    // Subscribe before awaiting anything else: issued while the subscriber still connects, the
+    // subscription waits in ioredis's offline queue for its ready check; issued in the middle of
+    // that check (after some other round trip), it put the connection in subscriber mode before
+    // the check's INFO, which then failed. The first heartbeat runs alongside.
+    const firstBeat = this.live?.start();
+    // A record's finish, announced here, cancels the hedge this worker armed for it.
+    const subscribed = this.live
+      ? Promise.all([subscriber.subscribe(queue.statusChannel), subscriber.subscribe(channel)])
+      : subscriber.subscribe(channel);
+    await subscribed;
+    await firstBeat;
     this.subscribed = true;
     this.triggerSweep();
     this.scheduleSweep();
