@@ -1,4 +1,4 @@
-import { delay, eventsOf, expectInvariants, type FaultRig, flow, startRig, waitForClaimInFlight } from './support';
+import { delay, eventsOf, expectInvariants, type FaultRig, flow, startRig, waitForAnyClaimInFlight, waitForClaimInFlight } from './support';
 
 let rig: FaultRig;
 
@@ -39,11 +39,10 @@ describe('a replica killed with kill -9 between claim and commit', () => {
 
   it('kill -9 mid-release: another replica gives the stock back after the TTL, exactly once', async () => {
     const { system, faults } = rig;
-    const victim = system.inventory[0];
     const crashesBefore = system.crashes.length;
     // Cancelled late enough that most are RESERVED first: their releases are the work in flight.
     const orders = flow(rig, 60, 20, { cancel: { share: 0.5, maxDelayMs: 6000 } });
-    const orderId = await waitForClaimInFlight(victim, { type: 'OrderCancelled', timeoutMs: 20_000 });
+    const { replica: victim, orderId } = await waitForAnyClaimInFlight(system.inventory, { type: 'OrderCancelled', timeoutMs: 20_000 });
     await faults.killReplica(victim);
     expect(eventsOf(victim, 'order.cancelled', orderId)).toEqual([]);
 

@@ -1,4 +1,14 @@
-import { delay, eventsOf, expectInvariants, FAULT_ENV, type FaultRig, flow, startRig, waitForClaimInFlight } from './support';
+import {
+  delay,
+  eventsOf,
+  expectInvariants,
+  FAULT_ENV,
+  type FaultRig,
+  flow,
+  startRig,
+  waitForAnyClaimInFlight,
+  waitForClaimInFlight,
+} from './support';
 
 let rig: FaultRig;
 const TTL = Number(FAULT_ENV.LOCK_TTL_MS);
@@ -33,9 +43,8 @@ describe('a replica paused with SIGSTOP for 3× LOCK_TTL_MS while holding a lock
 
   it('SIGSTOP past the TTL during a release: another replica releases, the resumed one is refused, stock given back once', async () => {
     const { system, faults } = rig;
-    const victim = system.inventory[1];
     const orders = flow(rig, 60, 20, { cancel: { share: 0.5, maxDelayMs: 4000 } });
-    const orderId = await waitForClaimInFlight(victim, { type: 'OrderCancelled', timeoutMs: 20_000 });
+    const { replica: victim, orderId } = await waitForAnyClaimInFlight(system.inventory, { type: 'OrderCancelled', timeoutMs: 20_000 });
     await faults.pauseReplica(victim, 3 * TTL);
 
     const lost = await victim.waitForLog((l) => l.event === 'order.lease_lost' && l.orderId === orderId, 10_000);

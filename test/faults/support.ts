@@ -169,4 +169,15 @@ export async function waitForClaimInFlight(
   return String(line.orderId);
 }
 
+/**
+ * The first of `replicas` to claim work of `type` (its order id), for a test that must catch a
+ * release in flight: which replica wins a given race is not up to the test.
+ */
+export async function waitForAnyClaimInFlight(
+  replicas: readonly ServiceProcess[],
+  options: { type?: string; timeoutMs?: number } = {},
+): Promise<{ replica: ServiceProcess; orderId: string }> {
+  return Promise.any(replicas.map(async (replica) => ({ replica, orderId: await waitForClaimInFlight(replica, options) })));
+}
+
 export { delay };
