@@ -125,19 +125,26 @@ describe('clean stops', () => {
       const sku = SystemHarness.uniqueId('STOP');
       await system.seedStock(sku, 10);
       const [patient, impatient] = system.inventory;
-      // Orders until both replicas are in the middle of 3 s of work (each holds a lock): which
-      // replica wins a claim is a race, so three orders alone may all go to one.
-      const placed = await system.placeOrders([[{ sku, quantity: 1 }], [{ sku, quantity: 1 }], [{ sku, quantity: 1 }]]);
+      const accepted: string[] = [];
       const holders = async (): Promise<Set<string>> => {
-        const tokens = await Promise.all(placed.accepted.map((id) => system.redis.get(system.keys.lock(id))));
+        const tokens = await Promise.all(accepted.map((id) => system.redis.get(system.keys.lock(id))));
         return new Set(tokens.filter((t): t is string => t !== null).map((t) => t.slice(0, t.lastIndexOf(':'))));
       };
-      await delay(300);
-      while ((await holders()).size < 2 && placed.accepted.length < 10) {
-        placed.accepted.push(...(await system.placeOrders([[{ sku, quantity: 1 }]])).accepted);
-        await delay(200);
+      // Each replica in the middle of 3 s of work on an order of its own. Which replica wins a claim
+      // is a race, so the other one is frozen while each order is placed and claimed.
+      for (const [worker, frozen] of [
+        [patient, impatient],
+        [impatient, patient],
+      ]) {
+        frozen.pause();
+        try {
+          accepted.push(...(await system.placeOrders([[{ sku, quantity: 1 }]])).accepted);
+          for (let i = 0; i < 50 && !(await holders()).has(worker.name); i++) await delay(100);
+        } finally {
+          frozen.resume();
+        }
       }
-      expect(await holders()).toEqual(new Set(['inventory-0', 'inventory-1']));
+      expect(await holders()).toEqual(new Set([patient.name, impatient.name]));
       process.kill(patient.pid!, 'SIGTERM');
       process.kill(patient.pid!, 'SIGTERM');
       process.kill(impatient.pid!, 'SIGTERM');
@@ -149,7 +156,7 @@ describe('clean stops', () => {
       expect(patient.logs.some((l) => l.event === 'service.stopping' && l.stage === 'closed')).toBe(true);
       // The abandoned order is still on the backlog for a replica to come.
       await system.startInventory(1);
-      await system.waitForQuiet(placed.accepted, { timeoutMs: 30_000 });
+      await system.waitForQuiet(accepted, { timeoutMs: 30_000 });
     } finally {
       await system.stop();
     }
