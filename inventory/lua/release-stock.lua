@@ -25,6 +25,7 @@ Returns:
 ]]
 --- @include "fence"
 --- @include "finish"
+--- @include "order-stock"
 
 local refused = fence()
 if refused then
@@ -34,21 +35,11 @@ end
 local order = redis.call('HMGET', KEYS[1], 'items', 'attempts')
 local items, attempts = cjson.decode(order[1]), order[2]
 
-local skus, held = {}, {}
-for _, item in ipairs(items) do
-  if held[item.sku] == nil then
-    skus[#skus + 1] = item.sku
-    held[item.sku] = 0
-  end
-  held[item.sku] = held[item.sku] + item.quantity
-end
-if #skus ~= #KEYS - 3 then
-  return redis.error_reply('release-stock: expected ' .. #skus .. ' stock keys, got ' .. (#KEYS - 3))
+local skus, held = order_stock(items, 'release-stock')
+if not skus then
+  return held
 end
 for i, sku in ipairs(skus) do
-  if KEYS[i + 3] ~= ARGV[8] .. sku then
-    return redis.error_reply('release-stock: KEYS[' .. (i + 3) .. '] does not match sku ' .. sku)
-  end
   local reserved = tonumber(redis.call('HGET', KEYS[i + 3], 'reserved') or '0')
   if reserved < held[sku] then
     return redis.error_reply('release-stock: ' .. sku .. ' holds ' .. reserved .. ' reserved, less than the order\'s ' .. held[sku])

@@ -25,6 +25,7 @@ Returns:
 ]]
 --- @include "fence"
 --- @include "finish"
+--- @include "order-stock"
 
 local refused = fence()
 if refused then
@@ -34,22 +35,9 @@ end
 local order = redis.call('HMGET', KEYS[1], 'items', 'attempts')
 local items, attempts = cjson.decode(order[1]), order[2]
 
--- Sum quantities per SKU (an order may name one SKU twice) in order of first appearance.
-local skus, need = {}, {}
-for _, item in ipairs(items) do
-  if need[item.sku] == nil then
-    skus[#skus + 1] = item.sku
-    need[item.sku] = 0
-  end
-  need[item.sku] = need[item.sku] + item.quantity
-end
-if #skus ~= #KEYS - 3 then
-  return redis.error_reply('reserve-stock: expected ' .. #skus .. ' stock keys, got ' .. (#KEYS - 3))
-end
-for i, sku in ipairs(skus) do
-  if KEYS[i + 3] ~= ARGV[8] .. sku then
-    return redis.error_reply('reserve-stock: KEYS[' .. (i + 3) .. '] does not match sku ' .. sku)
-  end
+local skus, need = order_stock(items, 'reserve-stock')
+if not skus then
+  return need
 end
 
 local short = nil

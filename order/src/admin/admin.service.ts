@@ -1,10 +1,10 @@
-import { ConflictException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { buildEnvelope, LogEvent, OrderStatus, OrderStore, type OrderStatusName, type OrderSummary, RedisKeys } from '@eo/contract';
 import { type Metrics } from '@eo/exactly-once';
 import { COMMANDS, LOGGER, METRICS, type Logger } from '@eo/platform';
 import { OrderScripts } from '../orders/order.scripts';
-import { ORDERS_SETTINGS, type OrdersSettings, READ_UNAVAILABLE, callRedis } from '../orders/orders.service';
+import { ORDERS_SETTINGS, type OrdersSettings, READ_UNAVAILABLE, callRedis, notFound } from '../orders/orders.service';
 import { TracePropagator } from '../orders/trace-propagator';
 
 /** A page of an admin listing; `nextCursor` is null on the last page. */
@@ -107,13 +107,4 @@ export class AdminService {
 function parseCursor(cursor: string): [number, string] {
   const colon = cursor.indexOf(':');
   return [Number(cursor.slice(0, colon)), cursor.slice(colon + 1)];
-}
-
-function notFound(orderId: string): NotFoundException {
-  return new NotFoundException({
-    statusCode: HttpStatus.NOT_FOUND,
-    error: 'Not Found',
-    message: `id ${orderId} names no order`,
-    field: 'id',
-  });
 }

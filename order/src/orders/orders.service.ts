@@ -56,7 +56,8 @@ const CANCEL_UNAVAILABLE = 'Redis is unavailable; the order was not cancelled. R
 /** Message of the 503 a read gets when Redis fails. */
 export const READ_UNAVAILABLE = 'Redis is unavailable; the order could not be read. Retry later.';
 
-function notFound(orderId: string): NotFoundException {
+/** The 404 of a path whose `:id` names no order. */
+export function notFound(orderId: string): NotFoundException {
   return new NotFoundException({
     statusCode: HttpStatus.NOT_FOUND,
     error: 'Not Found',
