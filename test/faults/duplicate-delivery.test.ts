@@ -30,8 +30,8 @@ describe('the same envelope published five times, and once more after the order 
     await expectInvariants(rig, result);
     expect(system.logs.filter((l) => l.event === 'order.processed' && l.orderId === orderId)).toHaveLength(1);
     const skips = system.logs.filter((l) => l.event === 'order.skipped' && l.orderId === orderId);
-    // Racing replicas lose to the lock while the first works; with affinity the others only arm a
-    // hedge, which the finish normally cancels before it fires.
+    // Racing replicas lose to the lock while the first works; with affinity only the runner-up arms
+    // a hedge, which the finish announced to it normally cancels before it fires.
     if (CLAIM_MODE === 'race') expect(skips.some((l) => l.reason === 'locked')).toBe(true);
     expect(skips.some((l) => l.reason === 'already_processed')).toBe(true);
   }, 90_000);

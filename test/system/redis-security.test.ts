@@ -57,31 +57,36 @@ async function orderService(env: Record<string, string>): Promise<ServiceProcess
 }
 
 describe('Redis over TLS, as an ACL user that may run only what the services need', () => {
-  it('runs the whole system: stock set over HTTP, orders processed, no command denied', async () => {
-    const system = await SystemHarness.start({
-      redisServer: server,
-      replicas: 2,
-      env: { REDIS_URL: `rediss://eo:${PASSWORD}@127.0.0.1:${tlsPort}`, ...tlsFiles(), REDIS_WAIT_REPLICAS: '0' },
-    });
-    try {
-      const sku = SystemHarness.uniqueId('SEC');
-      const put = await requestJson(`${system.inventoryUrl}/inventory/${sku}`, { method: 'PUT', body: { available: 10 } });
-      expect(put.status).toBe(200);
-      const { accepted, refused } = await system.placeOrders(Array.from({ length: 30 }, () => [{ sku, quantity: 1 }]));
-      expect(refused).toEqual([]);
-      await system.waitForQuiet(accepted);
-      const statuses = await Promise.all(accepted.map(async (id) => (await system.getOrder(id)).body.status));
-      expect(statuses.filter((s) => s === 'RESERVED')).toHaveLength(10);
-      expect(statuses.filter((s) => s === 'REJECTED')).toHaveLength(20);
-      expect((await requestJson<{ items: unknown[] }>(`${system.inventoryUrl}/inventory`)).body.items.length).toBeGreaterThan(0);
-      for (const service of system.processes) expect((await fetch(`${service.url}/health/ready`)).status).toBe(200);
-      expect(await system.redis.call('ACL', 'LOG')).toEqual([]);
-      const clients = String(await system.redis.call('CLIENT', 'LIST'));
-      expect(clients.split('\n').filter((line) => /name=(order|inventory)/.test(line) && !/user=eo/.test(line))).toEqual([]);
-    } finally {
-      await system.stop();
-    }
-  }, 90_000);
+  // Affinity claiming adds the replicas' heartbeat key and each replica's own status channel.
+  it.each(['race', 'affinity'])(
+    'runs the whole system (CLAIM_MODE=%s): stock set over HTTP, orders processed, no command denied',
+    async (mode) => {
+      const system = await SystemHarness.start({
+        redisServer: server,
+        replicas: 2,
+        env: { REDIS_URL: `rediss://eo:${PASSWORD}@127.0.0.1:${tlsPort}`, ...tlsFiles(), REDIS_WAIT_REPLICAS: '0', CLAIM_MODE: mode },
+      });
+      try {
+        const sku = SystemHarness.uniqueId('SEC');
+        const put = await requestJson(`${system.inventoryUrl}/inventory/${sku}`, { method: 'PUT', body: { available: 10 } });
+        expect(put.status).toBe(200);
+        const { accepted, refused } = await system.placeOrders(Array.from({ length: 30 }, () => [{ sku, quantity: 1 }]));
+        expect(refused).toEqual([]);
+        await system.waitForQuiet(accepted);
+        const statuses = await Promise.all(accepted.map(async (id) => (await system.getOrder(id)).body.status));
+        expect(statuses.filter((s) => s === 'RESERVED')).toHaveLength(10);
+        expect(statuses.filter((s) => s === 'REJECTED')).toHaveLength(20);
+        expect((await requestJson<{ items: unknown[] }>(`${system.inventoryUrl}/inventory`)).body.items.length).toBeGreaterThan(0);
+        for (const service of system.processes) expect((await fetch(`${service.url}/health/ready`)).status).toBe(200);
+        expect(await system.redis.call('ACL', 'LOG')).toEqual([]);
+        const clients = String(await system.redis.call('CLIENT', 'LIST'));
+        expect(clients.split('\n').filter((line) => /name=(order|inventory)/.test(line) && !/user=eo/.test(line))).toEqual([]);
+      } finally {
+        await system.stop();
+      }
+    },
+    90_000,
+  );
 
   it('says WRONGPASS for a wrong password, never prints it, and is not ready', async () => {
     const order = await orderService({ REDIS_URL: `rediss://eo:${WRONG}@127.0.0.1:${tlsPort}`, ...tlsFiles() });

@@ -67,6 +67,11 @@ export class RedisKeys implements QueueKeys {
     return this.orderStatusChannel;
   }
 
+  /** The channel the engine announces a finished record on to the one worker ready to hedge it. */
+  hedgeChannel(worker: string): string {
+    return this.replicaStatusChannel(worker);
+  }
+
   /** Sorted set: inventory replica → epoch ms of its last heartbeat (`CLAIM_MODE=affinity`). */
   get workers(): string {
     return `${this.prefix}inventory:replicas`;
@@ -80,5 +85,13 @@ export class RedisKeys implements QueueKeys {
   /** Pub/Sub channel on which the commit announces terminal statuses (wakes `GET ?waitMs`). */
   get orderStatusChannel(): string {
     return `${this.prefix}order_status`;
+  }
+
+  /**
+   * Pub/Sub channel of one inventory replica (`CLAIM_MODE=affinity`): the commit announces an order
+   * here too when this replica ranks second for it, the one replica holding a hedge for it.
+   */
+  replicaStatusChannel(replica: string): string {
+    return `${this.orderStatusChannel}:${replica}`;
   }
 }

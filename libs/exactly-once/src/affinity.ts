@@ -1,10 +1,11 @@
 /**
  * Affinity claiming (`claimMode: 'affinity'`): every worker still hears every message and the lock
  * still decides, but for each record only the worker that ranks first for its id by rendezvous
- * (highest random weight) hashing over the live workers claims at once. The others wait their rank
- * times a hedge delay and drop the wait when the record's finish is announced, so in the normal case
- * a record costs Redis one claim whatever the number of workers. A dead or paused first worker
- * costs the next one the hedge delay; the backlog sweep stays the last resort.
+ * (highest random weight) hashing over the live workers claims at once. The worker ranked second
+ * waits a hedge delay and drops the wait when the record's finish is announced on its own channel;
+ * the others do nothing. So in the normal case a record costs Redis one claim and two deliveries of
+ * its finish (the status channel and the runner-up's), whatever the number of workers. A dead or
+ * paused first worker costs the second the hedge delay; the backlog sweep stays the last resort.
  */
 
 /** The rendezvous weight of `worker` for `id`: FNV-1a over both, then MurmurHash3's finaliser. */
@@ -34,6 +35,30 @@ export function rendezvousRank(id: string, self: string, workers: readonly strin
     if (weight > mine || (weight === mine && worker < self)) rank++;
   }
   return rank;
+}
+
+/**
+ * The worker ranked second for `id` among `workers` (the one that holds a hedge for it), or
+ * undefined when there is only one: the same order as {@link rendezvousRank}, in one pass.
+ */
+export function rendezvousRunnerUp(id: string, workers: readonly string[]): string | undefined {
+  let first: string | undefined;
+  let firstWeight = -1;
+  let second: string | undefined;
+  let secondWeight = -1;
+  for (const worker of workers) {
+    const weight = rendezvousWeight(worker, id);
+    if (first === undefined || weight > firstWeight || (weight === firstWeight && worker < first)) {
+      second = first;
+      secondWeight = firstWeight;
+      first = worker;
+      firstWeight = weight;
+    } else if (second === undefined || weight > secondWeight || (weight === secondWeight && worker < second)) {
+      second = worker;
+      secondWeight = weight;
+    }
+  }
+  return second;
 }
 
 /** How a worker keeps the live set: one heartbeat round trip every `intervalMs`, dead after `ttlMs`. */

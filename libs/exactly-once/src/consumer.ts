@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { LiveWorkers, rendezvousRank } from './affinity';
+import { LiveWorkers, rendezvousRank, rendezvousRunnerUp } from './affinity';
 import { LeaseLostError, ShutdownAbortError } from './errors';
 import { sleep, withLease } from './lease';
 import { NotAcknowledgedError } from './replication-acks';
@@ -70,7 +70,7 @@ export interface Subscriber {
 
 /** Everything an {@link ExactlyOnceConsumer} is built with. */
 export interface ConsumerOptions {
-  queue: Pick<WorkQueue, 'claim' | 'extend' | 'release' | 'fail' | 'due' | 'fence' | 'heartbeat' | 'statusChannel'>;
+  queue: Pick<WorkQueue, 'claim' | 'extend' | 'release' | 'fail' | 'due' | 'fence' | 'heartbeat' | 'hedgeChannel'>;
   subscriber: Subscriber;
   /** The channel announcing work. */
   channel: string;
@@ -93,11 +93,12 @@ export interface ConsumerOptions {
   /**
    * Who claims an announced record. `race` (the default): every worker, at once; the lock picks one.
    * `affinity`: the worker ranked first for its id by rendezvous hashing over the live workers (a
-   * heartbeat each `heartbeatMs`) claims at once; the worker ranked r claims after r × `hedgeMs`
-   * unless the record's finish is announced first. The lock, the fence and the sweep are the same.
+   * heartbeat each `heartbeatMs`) claims at once; the worker ranked second claims after `hedgeMs`
+   * unless the record's finish is announced to it first; the others leave it to those two and the
+   * sweep. The lock, the fence and the sweep are the same.
    */
   claimMode?: ClaimMode;
-  /** Affinity claiming: the wait per rank before a worker claims a record its betters did not finish (250). */
+  /** Affinity claiming: how long the second-ranked worker waits before it claims a record the first did not finish (250). */
   hedgeMs?: number;
   /** Affinity claiming: heartbeat period (1000); a worker silent for three periods is taken for dead. */
   heartbeatMs?: number;
@@ -197,12 +198,13 @@ export class ExactlyOnceConsumer {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const { subscriber, channel, logger, queue } = this.options;
+    const { subscriber, channel, logger, queue, worker } = this.options;
+    const hedgeChannel = queue.hedgeChannel(worker);
     subscriber.on('message', (ch: string, message: string) => {
       // The callback's active span is a long-finished connection span; nothing here may join it
       // (a claim is traced only once won, with the message's context as explicit parent).
       if (ch === channel) this.tracing.detached(() => this.onMessage(message));
-      else if (this.live && ch === queue.statusChannel) this.onFinished(message);
+      else if (this.live && ch === hedgeChannel) this.onFinished(message);
     });
     subscriber.on('ready', () => {
       // ioredis re-subscribes on reconnect; whatever was published in the gap is on the backlog.
@@ -218,9 +220,9 @@ export class ExactlyOnceConsumer {
     // that check (after some other round trip), it put the connection in subscriber mode before
     // the check's INFO, which then failed. The first heartbeat runs alongside.
     const firstBeat = this.live?.start();
-    // A record's finish, announced here, cancels the hedge this worker armed for it.
+    // A record's finish, announced on this worker's own channel, cancels the hedge it armed for it.
     const subscribed = this.live
-      ? Promise.all([subscriber.subscribe(queue.statusChannel), subscriber.subscribe(channel)])
+      ? Promise.all([subscriber.subscribe(hedgeChannel), subscriber.subscribe(channel)])
       : subscriber.subscribe(channel);
     await subscribed;
     await firstBeat;
@@ -239,7 +241,9 @@ export class ExactlyOnceConsumer {
     if (this.subscribed) {
       this.subscribed = false;
       await this.options.subscriber.unsubscribe(this.options.channel).catch(() => undefined);
-      if (this.live) await this.options.subscriber.unsubscribe(this.options.queue.statusChannel).catch(() => undefined);
+      if (this.live) {
+        await this.options.subscriber.unsubscribe(this.options.queue.hedgeChannel(this.options.worker)).catch(() => undefined);
+      }
     }
     await this.live?.stop();
     const drained = Promise.allSettled(this.inFlight.values());
@@ -282,20 +286,18 @@ export class ExactlyOnceConsumer {
       void this.process(id, 'message', trace);
       return;
     }
-    // Ranked r: claim after r hedge delays, unless the record's finish is announced first.
-    if (this.hedges.has(id) || this.inFlight.has(id)) return;
-    const timer = setTimeout(
-      () => {
-        this.hedges.delete(id);
-        this.metrics.increment(this.metric.hedged);
-        void this.process(id, 'hedge', trace);
-      },
-      rank * (this.options.hedgeMs ?? 250),
-    );
+    // Ranked second: claim after the hedge delay, unless the record's finish is announced to this
+    // worker first. Ranked lower: nothing (the finish is not announced to them either).
+    if (rank > 1 || this.hedges.has(id) || this.inFlight.has(id)) return;
+    const timer = setTimeout(() => {
+      this.hedges.delete(id);
+      this.metrics.increment(this.metric.hedged);
+      void this.process(id, 'hedge', trace);
+    }, this.options.hedgeMs ?? 250);
     this.hedges.set(id, timer);
   }
 
-  /** Affinity claiming: a record finished (or was cancelled); the hedge armed for it is not needed. */
+  /** Affinity claiming: a record this worker holds a hedge for is finished; the hedge is not needed. */
   private onFinished(id: string): void {
     const hedge = this.hedges.get(id);
     if (hedge === undefined) return;
@@ -507,8 +509,11 @@ export class ExactlyOnceConsumer {
       return;
     }
 
+    // Affinity claiming: the finish is also announced to the worker holding a hedge for the record.
+    const runnerUp = this.live && rendezvousRunnerUp(id, this.live.workers);
+    const hedger = runnerUp && runnerUp !== attempt.worker ? runnerUp : undefined;
     const result = await this.untilDurable(id, 'commit', shutdown, () =>
-      handler.commit(job, queue.fence(attempt, job.status, new Date().toISOString())),
+      handler.commit(job, queue.fence(attempt, job.status, new Date().toISOString(), hedger)),
     );
     const durationMs = Math.round(performance.now() - startedAt);
     span.setTag(`${entity}.commit`, result.code);

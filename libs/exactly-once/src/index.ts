@@ -1,5 +1,5 @@
 // The public API of the exactly-once engine: what a service uses, nothing else.
-export { rendezvousRank, rendezvousWeight } from './affinity';
+export { rendezvousRank, rendezvousRunnerUp, rendezvousWeight } from './affinity';
 export {
   ExactlyOnceConsumer,
   type ClaimMode,

@@ -17,6 +17,11 @@ export interface QueueKeys {
   readonly dead: string;
   /** Channel on which finishing a record announces its id. */
   readonly statusChannel: string;
+  /**
+   * Channel of one worker (affinity claiming): finishing a record announces its id here too when
+   * this worker ranks second for it, the one worker holding a hedge for it.
+   */
+  hedgeChannel(worker: string): string;
   /** Sorted set: worker name → epoch ms of its last heartbeat (affinity claiming only). */
   readonly workers: string;
 }
@@ -24,7 +29,7 @@ export interface QueueKeys {
 /** The keys and arguments every fenced commit starts with (`fence.lua` / `finish.lua`'s head). */
 export interface Fence {
   keys: [record: string, lock: string, backlog: string];
-  args: [token: string, worker: string, now: string, statusChannel: string, id: string, retentionMs: number, workingStatus: string];
+  args: [token: string, worker: string, now: string, announce: string, id: string, retentionMs: number, workingStatus: string];
 }
 
 /** What a claim asks for. */
@@ -151,12 +156,21 @@ export class WorkQueue {
     return live.map(String);
   }
 
-  /** The head of a fenced commit of `attempt` on a record in `workingStatus`, stamped `now`. */
-  fence(attempt: Attempt, workingStatus: string, now: string): Fence {
+  /** The channel on which `worker` hears that a record it holds a hedge for is finished. */
+  hedgeChannel(worker: string): string {
+    return this.keys.hedgeChannel(worker);
+  }
+
+  /**
+   * The head of a fenced commit of `attempt` on a record in `workingStatus`, stamped `now`. Its
+   * finish is announced on the status channel and, given a `hedger`, on that worker's channel.
+   */
+  fence(attempt: Attempt, workingStatus: string, now: string, hedger?: string): Fence {
     const { id } = attempt;
+    const announce = hedger === undefined ? this.keys.statusChannel : `${this.keys.statusChannel} ${this.keys.hedgeChannel(hedger)}`;
     return {
       keys: [this.keys.record(id), this.keys.lock(id), this.keys.backlog],
-      args: [attempt.token, attempt.worker, now, this.keys.statusChannel, id, this.retentionMs, workingStatus],
+      args: [attempt.token, attempt.worker, now, announce, id, this.retentionMs, workingStatus],
     };
   }
 }

@@ -8,6 +8,7 @@ import {
   parseFenceRefusal,
   type QueueKeys,
   rendezvousRank,
+  rendezvousRunnerUp,
   ScriptClient,
   sleep,
   WorkQueue,
@@ -31,6 +32,7 @@ function space(prefix: string): { keys: QueueKeys; channel: string; total: strin
       backlog: `${prefix}jobs:pending`,
       dead: `${prefix}jobs:dead`,
       statusChannel: `${prefix}job_status`,
+      hedgeChannel: (worker) => `${prefix}job_status:${worker}`,
       workers: `${prefix}jobs:workers`,
     },
     channel: `${prefix}job_updates`,
@@ -80,9 +82,14 @@ async function startWorker(
 ): Promise<ExactlyOnceConsumer> {
   const { keys, channel, total } = options.where ?? RACE;
   const scripts = new ScriptClient(client()).define({ testApplyJob: { file: join(__dirname, 'lua', 'apply-job.lua') } });
+  const subscriber = client();
+  // What the worker hears besides the work channel (affinity: the finishes announced to it).
+  subscriber.on('message', (heardOn: string, message: string) => {
+    if (heardOn !== channel) lines.push({ event: 'test.heard', worker: name, channel: heardOn, jobId: message });
+  });
   const consumer = new ExactlyOnceConsumer({
     queue: new WorkQueue(scripts, keys, 60_000),
-    subscriber: client(),
+    subscriber,
     channel,
     claimMode: options.claimMode,
     hedgeMs: options.hedgeMs,
@@ -179,14 +186,17 @@ describe('affinity claiming (claimMode: affinity)', () => {
     const where = space('aff1:');
     const lines: Line[] = [];
     const names = ['a0', 'a1', 'a2'];
-    // A long hedge: a job finishes long before any other worker's turn comes.
-    await Promise.all(names.map((name) => startWorker(name, lines, { where, claimMode: 'affinity', hedgeMs: 5000 })));
+    // A job finishes well within the hedge delay, so every hedge armed must be called off in time.
+    const HEDGE = 1500;
+    await Promise.all(names.map((name) => startWorker(name, lines, { where, claimMode: 'affinity', hedgeMs: HEDGE })));
     await until('all three heartbeats', async () => (await admin.zcard(where.keys.workers)) === 3);
     await sleep(1100); // every worker's next heartbeat has seen the other two
     const ids = Array.from({ length: 120 }, (_, i) => `aj${i}`);
     // A grace beyond the test: only the announcements can get these done.
     for (const [i, id] of ids.entries()) await queueJob(id, i + 1, 60_000, true, where);
     await until('every job DONE', async () => (await admin.zcard(where.keys.backlog)) === 0);
+    // Past the hedge delay: a hedge that no finish called off would have claimed (and been skipped) by now.
+    await sleep(HEDGE + 300);
     expect(Number(await admin.get(where.total))).toBe(ids.reduce((sum, _, i) => sum + i + 1, 0));
     const claimed = lines.filter((l) => l.event === 'job.claimed');
     expect(claimed).toHaveLength(ids.length);
@@ -195,6 +205,25 @@ describe('affinity claiming (claimMode: affinity)', () => {
     // Rendezvous hashing spreads the jobs over every worker.
     const perWorker = names.map((name) => claimed.filter((l) => l.worker === name).length);
     for (const n of perWorker) expect(n).toBeGreaterThan(ids.length / 6);
+    // Each finish was announced to one worker only, the one ranked second (holding the hedge); no
+    // worker listens on the status channel, so Redis delivers a finish twice whatever the number
+    // of workers (to that worker, and to whoever watches statuses).
+    const heard = lines.filter((l) => l.event === 'test.heard');
+    expect(heard.map((l) => l.jobId).sort()).toEqual([...ids].sort());
+    for (const line of heard) {
+      expect(line.worker).toBe(rendezvousRunnerUp(String(line.jobId), names));
+      expect(line.channel).toBe(where.keys.hedgeChannel(String(line.worker)));
+    }
+    expect(await admin.pubsub('NUMSUB', where.keys.statusChannel)).toEqual([where.keys.statusChannel, 0]);
+  });
+
+  it('names as runner-up the worker ranked second, as every worker ranks them', () => {
+    const workers = ['w-a', 'w-b', 'w-c', 'w-d'];
+    for (let i = 0; i < 2000; i++) {
+      const id = `r${i}`;
+      expect(rendezvousRank(id, rendezvousRunnerUp(id, workers)!, workers)).toBe(1);
+    }
+    expect(rendezvousRunnerUp('r1', ['only'])).toBeUndefined();
   });
 
   it('has the next worker in rank claim a job whose owner never does, one hedge delay after the announcement', async () => {

@@ -69,7 +69,7 @@ export const SERVICE_CONFIG: Record<ChartService, Record<string, ServiceSetting>
     CLAIM_HEDGE_MS: {
       minimum: 10,
       maximum: 60_000,
-      description: 'affinity: wait per rank before claiming an order its owner did not finish',
+      description: 'affinity: how long the runner-up waits before claiming an order its owner did not finish',
     },
     ORDER_RETENTION_MS: RETENTION,
   },

@@ -2,11 +2,12 @@
 finish: the ending every terminal write shares. Sets the terminal status, records who set it and
 with which token (a re-run with that token is then answered "replayed"), starts the record's
 retention TTL, drops it from the backlog, deletes the lock and announces the id on the status
-channel.
+channel, then on each worker channel listed after it (affinity claiming: the one worker that armed a
+hedge for the record hears that it is done, and no other worker is woken).
 
 The conventional head of a script that finishes a record:
 KEYS[1]  the record (hash)          KEYS[2]  its lock          KEYS[3]  the backlog (sorted set)
-ARGV[1]  token    ARGV[2]  worker (processedBy)    ARGV[3]  now (ISO-8601)    ARGV[4]  status channel
+ARGV[1]  token    ARGV[2]  worker (processedBy)    ARGV[3]  now (ISO-8601)    ARGV[4]  status channel [worker channel ...], space-separated
 ARGV[5]  id       ARGV[6]  retention in ms          ARGV[7]  the status the script works on
 ]]
 local function finish(status)
@@ -19,5 +20,7 @@ local function finish(status)
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
   redis.call('ZREM', KEYS[3], ARGV[5])
   redis.call('DEL', KEYS[2])
-  redis.call('PUBLISH', ARGV[4], ARGV[5])
+  for channel in string.gmatch(ARGV[4], '%S+') do
+    redis.call('PUBLISH', channel, ARGV[5])
+  end
 end

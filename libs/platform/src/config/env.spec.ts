@@ -89,5 +89,6 @@ describe('loadCommonConfig', () => {
 
   it('takes the replica name from REPLICA_NAME before HOSTNAME', () => {
     expect(load({ REPLICA_NAME: 'inventory-2', HOSTNAME: 'h' }).replica).toBe('inventory-2');
+    expect(() => load({ REPLICA_NAME: 'inventory 2' })).toThrow(/^REPLICA_NAME must be a name without spaces, got "inventory 2"/);
   });
 });

@@ -155,7 +155,8 @@ export function loadCommonConfig(env: Env, defaults: { service: string; port: nu
     service: stringVar(env, 'DD_SERVICE', defaults.service),
     env: stringVar(env, 'DD_ENV', 'local'),
     version: stringVar(env, 'DD_VERSION', '0.1.0'),
-    replica: stringVar(env, 'REPLICA_NAME', raw(env, 'HOSTNAME') ?? hostname()),
+    // A replica's name is part of a Pub/Sub channel name and of a space-separated list of them.
+    replica: stringVar(env, 'REPLICA_NAME', raw(env, 'HOSTNAME') ?? hostname(), /^\S+$/, 'a name without spaces'),
     logLevel: logLevel as CommonConfig['logLevel'],
     tracing: boolVar(env, 'DD_TRACE_ENABLED', true),
     // The variables dd-trace reads for its own DogStatsD client, with the same precedence.

@@ -52,9 +52,16 @@ export function serviceAclRules(namespace?: string): string[] {
   const keys = new RedisKeys(namespace);
   const keyPatterns = namespace
     ? [`~${namespace}:*`]
-    : [keys.order('*'), keys.pending.replace('pending', '*'), keys.idempotency('*'), keys.lock('*'), `${keys.stockPrefix}*`].map(
-        (k) => `~${k}`,
-      );
-  const channels = namespace ? [`&${namespace}:*`] : [keys.orderUpdatesChannel, keys.orderStatusChannel].map((c) => `&${c}`);
+    : [
+        keys.order('*'),
+        keys.pending.replace('pending', '*'),
+        keys.idempotency('*'),
+        keys.lock('*'),
+        `${keys.stockPrefix}*`,
+        keys.workers,
+      ].map((k) => `~${k}`);
+  const channels = namespace
+    ? [`&${namespace}:*`]
+    : [keys.orderUpdatesChannel, keys.orderStatusChannel, keys.replicaStatusChannel('*')].map((c) => `&${c}`);
   return ['resetkeys', ...keyPatterns, 'resetchannels', ...channels, '-@all', ...SERVICE_COMMANDS.map((command) => `+${command}`)];
 }
