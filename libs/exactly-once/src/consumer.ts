@@ -563,13 +563,14 @@ export class ExactlyOnceConsumer {
 
   /**
    * Runs a reported write (commit, or the failure of an attempt) until its outcome is known and
-   * durable, re-running it with the same token: after a failed call (connection dropped), for at
-   * most twice the lock TTL; after an unconfirmed one (fewer replicas than required confirmed it),
-   * until it is confirmed or the shutdown deadline passes. Against whatever is master now, the
-   * re-run answers `replayed` if the first run survived, a fresh outcome if a failover lost it while
-   * the lock is still ours, and `lease_lost` if it was lost and the lock has expired (the record has
-   * work to do there and the backlog retries it). `settled` accepts an unconfirmed outcome that
-   * reports nothing final.
+   * durable, re-running it with the same token after a failed call (connection dropped) or an
+   * unconfirmed one (fewer replicas than required confirmed it), until the shutdown deadline
+   * passes. Against whatever is master now, the re-run answers `replayed` if the first run
+   * survived, a fresh outcome if a failover lost it while the lock is still ours, and `lease_lost`
+   * if it was lost and the lock has expired (the record has work to do there and the backlog
+   * retries it). So re-running is never wrong however late, and giving up early is: a write that
+   * applied but whose replies were lost for a while would never get its outcome's log line.
+   * `settled` accepts an unconfirmed outcome that reports nothing final.
    */
   private async untilDurable<T>(
     id: string,
@@ -578,7 +579,6 @@ export class ExactlyOnceConsumer {
     call: () => Promise<T>,
     settled: (result: T) => boolean = () => false,
   ): Promise<T> {
-    const giveUpAt = performance.now() + this.options.lockTtlMs * 2;
     for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
       try {
         return await call();
@@ -591,11 +591,10 @@ export class ExactlyOnceConsumer {
             { [this.idField]: id, event: this.events.unacknowledged, stage, acknowledged: error.acknowledged, required: error.required },
             `${stage} not confirmed by enough replicas; re-running it with the same token`,
           );
-          if (shutdown.aborted) throw error;
         } else {
-          if (performance.now() > giveUpAt || shutdown.aborted) throw error;
           this.options.logger.warn({ [this.idField]: id, err: error }, `${stage} call failed; re-running it with the same token`);
         }
+        if (shutdown.aborted) throw error;
         await sleep(delay);
       }
     }

@@ -44,6 +44,8 @@ const { keys, channel: CHANNEL, total: TOTAL } = RACE;
 
 let server: RedisServer;
 let admin: Redis;
+/** Until when (epoch ms) the commit replies of "lost…" jobs are lost, their writes applied. */
+let repliesLostUntil = 0;
 const clients: Redis[] = [];
 const consumers: ExactlyOnceConsumer[] = [];
 
@@ -112,15 +114,19 @@ async function startWorker(
         // A job whose id starts with "fail" fails its work every time.
         process: (job, signal) =>
           job.id.startsWith('fail') ? Promise.reject(new Error('downstream said no')) : sleep(Math.random() * 5, signal),
-        commit: (job, fence) =>
-          scripts.write((redis) =>
+        commit: async (job, fence) => {
+          const result = await scripts.write((redis) =>
             redis
               .testApplyJob(4, ...fence.keys, total, ...fence.args, Number(job.fields.amount))
               .then(
                 (reply) =>
                   parseFenceRefusal(reply) ?? { code: 'committed', status: 'DONE', outcome: 'applied', attempts: Number(reply[1]) },
               ),
-          ),
+          );
+          // A job whose id starts with "lost" has every commit reply lost until `repliesLostUntil`.
+          if (job.id.startsWith('lost') && Date.now() < repliesLostUntil) throw new Error('connection closed before the reply');
+          return result;
+        },
       },
     ],
   });
@@ -171,6 +177,25 @@ describe('the engine with a service of its own (no order code)', () => {
     await sleep(300);
     expect(Number(await admin.get(TOTAL))).toBe(expected);
     expect(lines.filter((l) => l.event === 'job.processed')).toHaveLength(ids.length);
+  });
+
+  it('re-runs a commit whose replies are lost for longer than the lock TTL until one arrives, and logs its outcome once', async () => {
+    const lines: Line[] = [];
+    await startWorker('w-lost', lines);
+    const before = Number(await admin.get(TOTAL));
+    // Three times the lock TTL (1 s): the lock is long gone when the first reply gets through.
+    repliesLostUntil = Date.now() + 3000;
+    await queueJob('lost-1', 7, 60_000);
+    await until(
+      'job.processed of lost-1',
+      () => Promise.resolve(lines.some((l) => l.event === 'job.processed' && l.jobId === 'lost-1')),
+      10_000,
+    );
+    const ofJob = lines.filter((l) => l.jobId === 'lost-1');
+    expect(ofJob.filter((l) => l.event === 'job.processed')).toEqual([expect.objectContaining({ replayed: true, outcome: 'done' })]);
+    expect(ofJob.filter((l) => l.event === 'job.error')).toEqual([]);
+    expect(ofJob.filter((l) => l.msg === 'commit call failed; re-running it with the same token').length).toBeGreaterThan(3);
+    expect(Number(await admin.get(TOTAL))).toBe(before + 7);
   });
 
   it('drops a message of a type no handler takes, naming the field', async () => {
