@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,27 @@ describe('BatchedOutput', () => {
     expect(lines).toHaveLength(1000);
     expect(lines[999]).toBe('line 999');
     closeSync(fd);
+  });
+
+  it('waits for a reader that fell behind (a full non-blocking pipe) and loses nothing', async () => {
+    // A pipe whose reader sleeps for a second before it reads, non-blocking on our side as stdout
+    // is once anything touches process.stdout: 4 MiB cannot fit, so writes meet EAGAIN.
+    const file = join(dir, 'out');
+    const reader = spawn('sh', ['-c', `sleep 1; cat > '${file}'`], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const exited = new Promise((resolve) => reader.on('exit', resolve));
+    const fd = (reader.stdin as unknown as { _handle: { fd: number } })._handle.fd;
+    const output = new BatchedOutput(fd);
+    const line = (i: number): string => `line ${i} ${'x'.repeat(2000)}\n`;
+    for (let i = 0; i < 1000; i++) output.write(line(i));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (let i = 1000; i < 2000; i++) output.write(line(i));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    reader.stdin.end();
+    await exited;
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(output.dropped).toBe(0);
+    expect(lines).toHaveLength(2000);
+    expect(lines[1999]).toBe(line(1999).trim());
   });
 
   it('never throws once its descriptor fails: it drops the lines and counts them', async () => {
