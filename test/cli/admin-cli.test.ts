@@ -72,6 +72,8 @@ describe('npm run orders (the admin CLI) against a running system', () => {
     expect(report.violations).toEqual([]);
     expect(report.reserved).toBe(12);
     expect(report.processedTwice).toEqual([]);
+    // The order service's lines come through its own pipe, on their own time: wait for each.
+    for (const orderId of accepted) await system.waitForLog((l) => l.event === 'order.retried' && l.orderId === orderId, 5000);
     expect(system.events('order.retried')).toHaveLength(12);
     expect((await orders('failed')).stdout).toContain('no FAILED orders');
   }, 90_000);
