@@ -30,9 +30,10 @@ describe('a replica paused (SIGSTOP) while still counted live, orders flowing', 
     const result = await orders.done;
     await expectInvariants(rig, result);
 
-    // Orders accepted early enough in the pause that a hedge fired before the replica came back.
+    // Orders sent after the replica stopped (so it cannot have claimed them: a hedge never takes
+    // work an attempt has started) and early enough that a hedge fired before it came back.
     const duringPause = result.answers
-      .filter((a) => a.status === 202 && a.orderId && a.answeredAt >= pausedAt && a.answeredAt <= pausedAt + PAUSE_MS - 2 * HEDGE_MS)
+      .filter((a) => a.status === 202 && a.orderId && a.sentAt > pausedAt && a.answeredAt <= pausedAt + PAUSE_MS - 2 * HEDGE_MS)
       .map((a) => a.orderId!);
     const owned = duringPause.filter((id) => rendezvousRank(id, victim.name, names) === 0);
     expect(owned.length).toBeGreaterThan(0);
@@ -41,11 +42,16 @@ describe('a replica paused (SIGSTOP) while still counted live, orders flowing', 
     const lateness: number[] = [];
     for (const orderId of owned) {
       const line = processed.get(orderId);
+      // Every replica's lines about the order, shown if the expectation fails.
+      const trail = system.logs
+        .filter((l) => l.orderId === orderId)
+        .map((l) => [l.replica, l.event, l.reason, l.source].filter(Boolean).join(' '));
       if (CLAIM_MODE === 'affinity') {
         // Not the sweep's RECOVERY_GRACE_MS later: the replica ranked second, one hedge delay after.
-        expect(line).toMatchObject({ source: 'hedge', replica: names.find((name) => rendezvousRank(orderId, name, names) === 1) });
+        const runnerUp = names.find((name) => rendezvousRank(orderId, name, names) === 1);
+        expect({ processed: line, trail }).toMatchObject({ processed: { source: 'hedge', replica: runnerUp } });
       } else {
-        expect(line).toMatchObject({ source: 'message' });
+        expect({ processed: line, trail }).toMatchObject({ processed: { source: 'message' } });
         expect(line?.replica).not.toBe(victim.name);
       }
       const order = (await system.getOrder(orderId)).body;
