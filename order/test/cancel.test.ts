@@ -216,3 +216,43 @@ describe('POST /orders/:id/cancel when the replicas do not confirm the write (RE
     expect(unconfirmed.events('order.cancelled')).toHaveLength(1);
   });
 });
+
+describe('POST /orders/:id/cancel whose reply is lost (the connection drops after the script ran, as in a failover)', () => {
+  let cut: OrderService;
+
+  beforeAll(async () => {
+    cut = await OrderService.start({}, 200, { cutReplies: true });
+  });
+  afterAll(async () => {
+    await cut.close();
+  });
+
+  it('re-runs the script with the same token: 200 CANCELLED and exactly one order.cancelled', async () => {
+    const orderId = await cut.placeOrder([item('CL-1', 1)], { orderId: 'lost-cancel-1' });
+    // Redis unreachable for a while after the cut: ioredis gives up the command, the service re-runs it.
+    cut.cutter?.arm([orderId, 'OrderCancelled'], { refuseMs: 1500 });
+    const response = await cut.cancelOrder(orderId);
+    expect(cut.cutter?.cut).toBe(1);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ orderId, status: 'CANCELLED' });
+    expect(cut.events('order.cancelled')).toEqual([expect.objectContaining({ orderId, released: false }) as unknown]);
+    expect(cut.events('order.error').filter((line) => line.orderId === orderId).length).toBeGreaterThan(0);
+    // A client's own repeat is a new request: it finds the order CANCELLED and logs nothing more.
+    expect((await cut.cancelOrder(orderId)).status).toBe(200);
+    expect(cut.events('order.cancelled')).toHaveLength(1);
+  });
+
+  it("answers ioredis's re-send of a RESERVED order's request as the first run: 202 requested, the release backlogged once", async () => {
+    await cut.scripts.setStock('CL-2', 3);
+    const orderId = await cut.placeOrder([item('CL-2', 2)], { orderId: 'lost-cancel-2' });
+    expect(await cut.process(orderId)).toBe('reserved');
+    cut.cutter?.arm([orderId, 'OrderCancelled']);
+    const response = await cut.cancelOrder(orderId);
+    expect(cut.cutter?.cut).toBe(2);
+    expect(response.status).toBe(202);
+    expect(response.body).toEqual({ orderId, status: 'RESERVED', cancel: 'requested' });
+    expect(cut.events('order.cancel_requested').filter((line) => line.orderId === orderId)).toHaveLength(1);
+    expect(await cut.release(orderId)).toBe('released');
+    expect(await cut.redis.hgetall(cut.keys.stock('CL-2'))).toEqual({ available: '3', reserved: '0' });
+  });
+});

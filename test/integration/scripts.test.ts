@@ -284,6 +284,28 @@ describe('cancel-order', () => {
     expect(await scripts.cancel('nope', '{}', 60_000, NOW)).toEqual({ code: 'not_found' });
     expect(await redis.hgetall(keys.stock('X3'))).toEqual({ available: '4', reserved: '1' });
   });
+
+  it('answers a re-run of the same request (its reply was lost) as the first run did, changing nothing more', async () => {
+    await seedStock('X4', 5);
+    const pending = await placeOrder([{ sku: 'X4', quantity: 1 }]);
+    expect(await scripts.cancel(pending, '{}', 60_000, NOW, 'req-1')).toEqual({ code: 'cancelled' });
+    const stored = await redis.hgetall(keys.order(pending));
+    expect(await scripts.cancel(pending, '{}', 60_000, '2030-01-01T00:00:00.000Z', 'req-1')).toEqual({ code: 'cancelled' });
+    expect(await redis.hgetall(keys.order(pending))).toEqual(stored);
+    expect(await scripts.cancel(pending, '{}', 60_000, NOW, 'req-2')).toEqual({ code: 'unchanged', status: 'CANCELLED' });
+
+    const reserved = await reservedOrder([{ sku: 'X4', quantity: 2 }]);
+    expect(await scripts.cancel(reserved, '{}', 60_000, NOW, 'req-3')).toEqual({ code: 'requested' });
+    const backlogged = await redis.zscore(keys.pending, reserved);
+    expect(await scripts.cancel(reserved, '{}', 60_000, NOW, 'req-3')).toEqual({ code: 'requested' });
+    expect(await redis.zscore(keys.pending, reserved)).toBe(backlogged);
+    // Released since: the re-run still says "requested" (the replica logs the release), never "cancelled".
+    const { attempt, items } = await claimedRelease(reserved);
+    expect((await scripts.releaseStock(attempt, items, NOW)).code).toBe('released');
+    expect(await scripts.cancel(reserved, '{}', 60_000, NOW, 'req-3')).toEqual({ code: 'requested' });
+    expect(await scripts.cancel(reserved, '{}', 60_000, NOW, 'req-4')).toEqual({ code: 'unchanged', status: 'CANCELLED' });
+    expect(await redis.hgetall(keys.stock('X4'))).toEqual({ available: '5', reserved: '0' });
+  });
 });
 
 describe('release-stock', () => {

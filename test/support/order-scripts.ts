@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { parseStoredItems, RedisKeys, type OrderItem } from '@eo/contract';
 import {
@@ -51,8 +52,9 @@ export class OrderLifecycleScripts {
     return this.order.retry(orderId, envelope, recoveryGraceMs, now);
   }
 
-  cancel(orderId: string, envelope: string, recoveryGraceMs: number, now: string): Promise<CancelResult> {
-    return this.order.cancel(orderId, envelope, recoveryGraceMs, now, 'test-client');
+  /** A client's cancellation; a fresh token unless `token` says which request this re-runs. */
+  cancel(orderId: string, envelope: string, recoveryGraceMs: number, now: string, token: string = randomUUID()): Promise<CancelResult> {
+    return this.order.cancel(orderId, envelope, recoveryGraceMs, now, 'test-client', token);
   }
 
   setStock(sku: string, available: number): Promise<{ available: number; reserved: number }> {

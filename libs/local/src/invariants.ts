@@ -326,7 +326,9 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
       }
     }
     if (unlogged.length && !input.allowMissingProcessedLog) {
-      violations.push(`${unlogged.length} decided order(s) without their order.processed or order.cancelled line: ${sample(unlogged)}`);
+      violations.push(
+        `${unlogged.length} decided order(s) without their order.processed or order.cancelled line: ${sample(unlogged.map((id) => `${id}=${decided.get(id)}`))}`,
+      );
     }
     if (mismatched.length)
       violations.push(`${mismatched.length} order(s) whose logged outcome differs from the stored status: ${sample(mismatched)}`);

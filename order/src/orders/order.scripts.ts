@@ -113,8 +113,9 @@ export class OrderScripts {
   /**
    * A client's cancellation, atomically: a PENDING order CANCELLED at once (nothing reserved); a
    * RESERVED one CANCELLING, on the backlog and published as `envelope` for a replica to release.
+   * A re-run with the same `token` (its reply was lost) answers what the first run did.
    */
-  async cancel(orderId: string, envelope: string, recoveryGraceMs: number, now: string, by: string): Promise<CancelResult> {
+  async cancel(orderId: string, envelope: string, recoveryGraceMs: number, now: string, by: string, token: string): Promise<CancelResult> {
     return this.client.write(
       (redis) =>
         redis
@@ -129,6 +130,7 @@ export class OrderScripts {
             this.keys.orderStatusChannel,
             this.retentionMs,
             by,
+            token,
           )
           .then(parseCancel),
       { script: 'cancel-order', batched: true },

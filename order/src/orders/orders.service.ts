@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HttpStatus, Inject, Injectable, NotFoundException, type OnModuleDestroy } from '@nestjs/common';
 import {
   CANCELLING,
   LogEvent,
@@ -51,8 +52,17 @@ export const ACCEPT_UNCONFIRMED =
 /** Message of the 503 for any other write the replicas did not confirm in time. */
 const UNCONFIRMED =
   'Redis replicas did not confirm the change in time; it may have been made or may be lost in a failover. Repeating the request is safe.';
-/** Message of the 503 a cancellation gets when Redis fails. */
+/** Message of the 503 a cancellation gets when Redis fails before the cancel script is sent. */
 const CANCEL_UNAVAILABLE = 'Redis is unavailable; the order was not cancelled. Repeating the request is safe.';
+/** Message of the 503 when the cancel script's call kept failing for {@link CANCEL_RERUN_MS}: it may have run. */
+const CANCEL_UNKNOWN =
+  'Redis is unavailable; the cancellation may or may not have been made (GET /orders/:id tells). Repeating the request is safe.';
+/**
+ * How long a cancellation re-runs its script after a failed call. A call can fail after the script
+ * ran (the connection dropped before the reply, as in a failover): the re-run, with the same
+ * token, then answers what the first run did, so the order still gets its `order.cancelled` line.
+ */
+const CANCEL_RERUN_MS = 10_000;
 /** Message of the 503 a read gets when Redis fails. */
 export const READ_UNAVAILABLE = 'Redis is unavailable; the order could not be read. Retry later.';
 
@@ -81,7 +91,10 @@ export function hashOrderBody(request: PlaceOrderRequest): string {
 
 /** Accepts orders (design step 1, docs/design.md) and reads them back, optionally waiting for a terminal status. */
 @Injectable()
-export class OrdersService {
+export class OrdersService implements OnModuleDestroy {
+  /** Set at shutdown: a cancellation stops re-running its script. */
+  private closing = false;
+
   constructor(
     private readonly scripts: OrderScripts,
     private readonly store: OrderStore,
@@ -91,6 +104,10 @@ export class OrdersService {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
+
+  onModuleDestroy(): void {
+    this.closing = true;
+  }
 
   /**
    * Stores, backlogs and publishes a new order in one script, or recognises a replay. Answers only
@@ -146,7 +163,8 @@ export class OrdersService {
    * Cancels an order in one script (docs/design.md, "Cancellation"): a PENDING one is CANCELLED at
    * once with nothing reserved; a RESERVED one has its release recorded, backlogged and published
    * as an OrderCancelled for a replica to apply. A repeat answers 200 with the order as it is; a
-   * REJECTED or FAILED order has nothing to cancel (409).
+   * REJECTED or FAILED order has nothing to cancel (409). A failed call is re-run with the same
+   * token for up to {@link CANCEL_RERUN_MS}: the first run may have been applied with its reply lost.
    */
   async cancel(orderId: string, idempotencyKey: string | undefined): Promise<CancelOutcome> {
     const stored = await this.readStored(orderId, CANCEL_UNAVAILABLE);
@@ -154,10 +172,14 @@ export class OrdersService {
     const { items, createdAt } = stored.view;
     const envelope = buildEnvelope(orderId, items, createdAt, this.trace.headers(), MessageType.OrderCancelled);
     const now = new Date().toISOString();
+    const token = randomUUID();
     const result = await this.redisCall(
       'cancel',
-      CANCEL_UNAVAILABLE,
-      () => this.scripts.cancel(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, now, this.settings.replica),
+      CANCEL_UNKNOWN,
+      () =>
+        this.untilAnswered(orderId, 'cancel', () =>
+          this.scripts.cancel(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, now, this.settings.replica, token),
+        ),
       // Written but not confirmed by the replicas: the cancellation stands unless a failover loses it, so it is logged.
       (written) => {
         if (written.code === 'cancelled') this.cancelled(orderId, idempotencyKey, false);
@@ -217,6 +239,27 @@ export class OrdersService {
         if ((await watch.woken) !== 'changed') return await this.find(orderId);
       } finally {
         watch.cancel();
+      }
+    }
+  }
+
+  /**
+   * Runs an idempotent write (it carries its own token) until it answers, re-running it after a
+   * failed call for up to {@link CANCEL_RERUN_MS} or until shutdown, then throws the last error.
+   * An unconfirmed write (too few replicas) is an answer: it is not re-run here.
+   */
+  private async untilAnswered<T>(orderId: string, operation: string, call: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + CANCEL_RERUN_MS;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      try {
+        return await call();
+      } catch (err) {
+        if (err instanceof NotAcknowledgedError || this.closing || Date.now() + delay > deadline) throw err;
+        this.logger.warn(
+          { event: LogEvent.OrderError, operation, orderId, err },
+          `redis ${operation} failed; re-running it with the same token`,
+        );
+        await sleep(delay);
       }
     }
   }

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { RedisKeys, type OrderItem } from '@eo/contract';
 import { createLogger, type Env } from '@eo/platform';
 import { RedisServer } from '@eo/local';
-import { OrderLifecycleScripts } from '@eo/test-support';
+import { OrderLifecycleScripts, ReplyCutter } from '@eo/test-support';
 import { createOrderApp } from '../../src/app';
 import { loadOrderConfig, type OrderConfig } from '../../src/config';
 
@@ -43,13 +43,19 @@ export class OrderService {
     readonly keys: RedisKeys,
     readonly scripts: OrderLifecycleScripts,
     readonly logs: LogLine[],
+    /** With `cutReplies`: the proxy the app reaches Redis through, to lose a reply on purpose. */
+    readonly cutter: ReplyCutter | undefined,
   ) {}
 
-  /** Starts Redis and the app; `env` overrides the test defaults; resolves once `/health/ready` answers `readyStatus`. */
-  static async start(env: Env = {}, readyStatus = 200): Promise<OrderService> {
+  /**
+   * Starts Redis and the app; `env` overrides the test defaults; resolves once `/health/ready`
+   * answers `readyStatus`. With `cutReplies`, the app talks to Redis through a {@link ReplyCutter}.
+   */
+  static async start(env: Env = {}, readyStatus = 200, options: { cutReplies?: boolean } = {}): Promise<OrderService> {
     const server = await RedisServer.start();
+    const cutter = options.cutReplies ? await ReplyCutter.start({ host: '127.0.0.1', port: server.port }) : undefined;
     const config = loadOrderConfig({
-      REDIS_URL: server.url,
+      REDIS_URL: cutter?.url ?? server.url,
       PORT: '0',
       REPLICA_NAME: 'order-test',
       RECOVERY_GRACE_MS: '60000',
@@ -71,6 +77,7 @@ export class OrderService {
       keys,
       new OrderLifecycleScripts(redis, keys),
       logs,
+      cutter,
     );
     await service.waitUntilReady(readyStatus);
     return service;
@@ -80,6 +87,7 @@ export class OrderService {
   async close(): Promise<void> {
     await this.app.close();
     this.redis.disconnect();
+    await this.cutter?.stop();
     await this.server.stop();
   }
 
