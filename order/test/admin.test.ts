@@ -126,6 +126,33 @@ describe('the admin API (ADMIN_TOKEN)', () => {
   });
 });
 
+describe('a retry whose reply is lost (the connection drops after the script ran, as in a failover)', () => {
+  let cut: OrderService;
+
+  beforeAll(async () => {
+    cut = await OrderService.start({ ADMIN_TOKEN: TOKEN }, 200, { cutReplies: true });
+  });
+  afterAll(() => cut?.close());
+
+  it.each([
+    ['ioredis re-sends it after reconnecting', 0],
+    ['Redis stays unreachable, so the service re-runs it', 1500],
+  ])('answers 202 and logs one order.retried: %s', async (_case, refuseMs) => {
+    const orderId = await cut.placeOrder([item('ADM-L', 1)]);
+    expect(await cut.fail(orderId)).toBe('failed');
+    cut.cutter?.arm([orderId, 'OrderPlaced'], { refuseMs });
+    const cutsBefore = cut.cutter?.cut ?? 0;
+    const reply = await cut.request(`/orders/${orderId}/retry`, { method: 'POST', headers: auth });
+    expect(cut.cutter?.cut).toBe(cutsBefore + 1);
+    expect(reply.status).toBe(202);
+    expect(reply.body).toEqual({ orderId, status: 'PENDING' });
+    expect(cut.events('order.retried').filter((l) => l.orderId === orderId)).toHaveLength(1);
+    expect(await cut.redis.hget(cut.keys.order(orderId), 'status')).toBe('PENDING');
+    // An operator's second retry is a new request: the order is no longer FAILED.
+    expect((await cut.request(`/orders/${orderId}/retry`, { method: 'POST', headers: auth })).status).toBe(409);
+  });
+});
+
 describe('without ADMIN_TOKEN', () => {
   it('the admin routes answer 404, as if they did not exist', async () => {
     const plain = await OrderService.start();

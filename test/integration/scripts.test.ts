@@ -308,6 +308,21 @@ describe('cancel-order', () => {
   });
 });
 
+describe('retry-order', () => {
+  it('answers a re-run of the same request "retried" again, changing nothing more; a new request finds it not FAILED', async () => {
+    const orderId = await placeOrder([{ sku: 'R1', quantity: 1 }]);
+    await redis.hset(keys.order(orderId), 'attempts', 3);
+    expect((await scripts.claim(attemptOf(orderId), 10_000, 3, NOW)).code).toBe('exhausted');
+    expect(await scripts.retry(orderId, '{}', 60_000, NOW, 'retry-1')).toEqual({ code: 'retried' });
+    const stored = await redis.hgetall(keys.order(orderId));
+    const due = await redis.zscore(keys.pending, orderId);
+    expect(await scripts.retry(orderId, '{}', 60_000, '2030-01-01T00:00:00.000Z', 'retry-1')).toEqual({ code: 'retried' });
+    expect(await redis.hgetall(keys.order(orderId))).toEqual(stored);
+    expect(await redis.zscore(keys.pending, orderId)).toBe(due);
+    expect(await scripts.retry(orderId, '{}', 60_000, NOW, 'retry-2')).toEqual({ code: 'not_failed', status: 'PENDING' });
+  });
+});
+
 describe('release-stock', () => {
   it('gives every item back, sets CANCELLED, leaves the backlog and deletes the lock', async () => {
     await seedStock('L1', 10);

@@ -48,8 +48,9 @@ export class OrderLifecycleScripts {
     return this.order.accept(input);
   }
 
-  retry(orderId: string, envelope: string, recoveryGraceMs: number, now: string): Promise<RetryResult> {
-    return this.order.retry(orderId, envelope, recoveryGraceMs, now);
+  /** An operator's retry; a fresh token unless `token` says which request this re-runs. */
+  retry(orderId: string, envelope: string, recoveryGraceMs: number, now: string, token: string = randomUUID()): Promise<RetryResult> {
+    return this.order.retry(orderId, envelope, recoveryGraceMs, now, token);
   }
 
   /** A client's cancellation; a fresh token unless `token` says which request this re-runs. */

@@ -1,10 +1,11 @@
-import { ConflictException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { ConflictException, HttpStatus, Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { buildEnvelope, LogEvent, OrderStatus, OrderStore, type OrderStatusName, type OrderSummary, RedisKeys } from '@eo/contract';
 import { type Metrics } from '@eo/exactly-once';
 import { COMMANDS, LOGGER, METRICS, type Logger } from '@eo/platform';
 import { OrderScripts } from '../orders/order.scripts';
-import { ORDERS_SETTINGS, type OrdersSettings, READ_UNAVAILABLE, callRedis, notFound } from '../orders/orders.service';
+import { ORDERS_SETTINGS, type OrdersSettings, READ_UNAVAILABLE, callRedis, notFound, untilAnswered } from '../orders/orders.service';
 import { TracePropagator } from '../orders/trace-propagator';
 
 /** A page of an admin listing; `nextCursor` is null on the last page. */
@@ -13,7 +14,8 @@ export interface OrderPage {
   nextCursor: string | null;
 }
 
-const RETRY_UNAVAILABLE = 'Redis is unavailable; the order was not retried. Retry later.';
+/** Message of the 503 when the retry script's call kept failing: it may have run. */
+const RETRY_UNAVAILABLE = 'Redis is unavailable; the retry may or may not have been made (GET /orders/:id tells). Retry later.';
 
 /**
  * What operators do with orders: list them by status (FAILED and PENDING from their sorted sets, in
@@ -21,7 +23,10 @@ const RETRY_UNAVAILABLE = 'Redis is unavailable; the order was not retried. Retr
  * through again.
  */
 @Injectable()
-export class AdminService {
+export class AdminService implements OnModuleDestroy {
+  /** Set at shutdown: a retry stops re-running its script. */
+  private closing = false;
+
   constructor(
     @Inject(COMMANDS) private readonly redis: Redis,
     private readonly keys: RedisKeys,
@@ -32,6 +37,10 @@ export class AdminService {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(METRICS) private readonly metrics: Metrics,
   ) {}
+
+  onModuleDestroy(): void {
+    this.closing = true;
+  }
 
   /** Up to `limit` orders with `status`, after `cursor` (a `nextCursor` of the previous page). */
   async list(status: OrderStatusName, limit: number, cursor: string | undefined): Promise<OrderPage> {
@@ -44,14 +53,18 @@ export class AdminService {
 
   /**
    * A FAILED order back to PENDING with its attempts reset, off orders:dead, on the backlog and
-   * published, in one script; 409 for an order that is not FAILED, 404 for none.
+   * published, in one script; 409 for an order that is not FAILED, 404 for none. A failed call is
+   * re-run with the same token: the first run may have been applied with its reply lost.
    */
   async retry(orderId: string, requestId: string): Promise<{ orderId: string; status: typeof OrderStatus.Pending }> {
     const stored = await callRedis(this.logger, this.metrics, 'read', READ_UNAVAILABLE, () => this.store.get(orderId));
     if (stored === undefined) throw notFound(orderId);
     const envelope = buildEnvelope(orderId, stored.view.items, stored.view.createdAt || new Date().toISOString(), this.trace.headers());
+    const [now, token] = [new Date().toISOString(), randomUUID()];
     const result = await callRedis(this.logger, this.metrics, 'retry', RETRY_UNAVAILABLE, () =>
-      this.scripts.retry(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, new Date().toISOString()),
+      untilAnswered(this.logger, { operation: 'retry', orderId, stop: () => this.closing }, () =>
+        this.scripts.retry(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, now, token),
+      ),
     );
     switch (result.code) {
       case 'retried':

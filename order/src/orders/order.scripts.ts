@@ -91,7 +91,7 @@ export class OrderScripts {
    * An operator's retry of a FAILED order: PENDING again with its attempts reset, off orders:dead,
    * on the backlog (due after `recoveryGraceMs`) and published as `envelope`, atomically.
    */
-  async retry(orderId: string, envelope: string, recoveryGraceMs: number, now: string): Promise<RetryResult> {
+  async retry(orderId: string, envelope: string, recoveryGraceMs: number, now: string, token: string): Promise<RetryResult> {
     return this.client.write(
       (redis) =>
         redis
@@ -104,6 +104,7 @@ export class OrderScripts {
             recoveryGraceMs,
             this.keys.orderUpdatesChannel,
             envelope,
+            token,
           )
           .then(parseRetry),
       { script: 'retry-order', batched: true },

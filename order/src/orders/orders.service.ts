@@ -54,15 +54,9 @@ const UNCONFIRMED =
   'Redis replicas did not confirm the change in time; it may have been made or may be lost in a failover. Repeating the request is safe.';
 /** Message of the 503 a cancellation gets when Redis fails before the cancel script is sent. */
 const CANCEL_UNAVAILABLE = 'Redis is unavailable; the order was not cancelled. Repeating the request is safe.';
-/** Message of the 503 when the cancel script's call kept failing for {@link CANCEL_RERUN_MS}: it may have run. */
+/** Message of the 503 when the cancel script's call kept failing for {@link RERUN_MS}: it may have run. */
 const CANCEL_UNKNOWN =
   'Redis is unavailable; the cancellation may or may not have been made (GET /orders/:id tells). Repeating the request is safe.';
-/**
- * How long a cancellation re-runs its script after a failed call. A call can fail after the script
- * ran (the connection dropped before the reply, as in a failover): the re-run, with the same
- * token, then answers what the first run did, so the order still gets its `order.cancelled` line.
- */
-const CANCEL_RERUN_MS = 10_000;
 /** Message of the 503 a read gets when Redis fails. */
 export const READ_UNAVAILABLE = 'Redis is unavailable; the order could not be read. Retry later.';
 
@@ -164,7 +158,7 @@ export class OrdersService implements OnModuleDestroy {
    * once with nothing reserved; a RESERVED one has its release recorded, backlogged and published
    * as an OrderCancelled for a replica to apply. A repeat answers 200 with the order as it is; a
    * REJECTED or FAILED order has nothing to cancel (409). A failed call is re-run with the same
-   * token for up to {@link CANCEL_RERUN_MS}: the first run may have been applied with its reply lost.
+   * token ({@link untilAnswered}): the first run may have been applied with its reply lost.
    */
   async cancel(orderId: string, idempotencyKey: string | undefined): Promise<CancelOutcome> {
     const stored = await this.readStored(orderId, CANCEL_UNAVAILABLE);
@@ -177,7 +171,7 @@ export class OrdersService implements OnModuleDestroy {
       'cancel',
       CANCEL_UNKNOWN,
       () =>
-        this.untilAnswered(orderId, 'cancel', () =>
+        untilAnswered(this.logger, { operation: 'cancel', orderId, stop: () => this.closing }, () =>
           this.scripts.cancel(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, now, this.settings.replica, token),
         ),
       // Written but not confirmed by the replicas: the cancellation stands unless a failover loses it, so it is logged.
@@ -243,27 +237,6 @@ export class OrdersService implements OnModuleDestroy {
     }
   }
 
-  /**
-   * Runs an idempotent write (it carries its own token) until it answers, re-running it after a
-   * failed call for up to {@link CANCEL_RERUN_MS} or until shutdown, then throws the last error.
-   * An unconfirmed write (too few replicas) is an answer: it is not re-run here.
-   */
-  private async untilAnswered<T>(orderId: string, operation: string, call: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + CANCEL_RERUN_MS;
-    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-      try {
-        return await call();
-      } catch (err) {
-        if (err instanceof NotAcknowledgedError || this.closing || Date.now() + delay > deadline) throw err;
-        this.logger.warn(
-          { event: LogEvent.OrderError, operation, orderId, err },
-          `redis ${operation} failed; re-running it with the same token`,
-        );
-        await sleep(delay);
-      }
-    }
-  }
-
   private async readStored(orderId: string, unavailable: string): Promise<StoredOrder | undefined> {
     return this.redisCall('read', unavailable, () => this.store.get(orderId));
   }
@@ -301,5 +274,36 @@ export async function callRedis<T>(
     }
     logger.warn({ event: LogEvent.OrderError, operation, err }, `redis ${operation} failed; answering 503`);
     throw new RedisUnavailableException(unavailable);
+  }
+}
+
+/**
+ * How long {@link untilAnswered} re-runs a write. A call can fail after its script ran (the
+ * connection dropped before the reply, as in a failover), and ioredis gives a command up once
+ * Redis stays unreachable for a few reconnect attempts; a Sentinel failover takes a few seconds.
+ */
+export const RERUN_MS = 10_000;
+
+/**
+ * Runs a write that carries its own token (a re-run answers what the first run did) until it
+ * answers, re-running it after a failed call for up to {@link RERUN_MS} or until `stop()`, then
+ * throws the last error. An unconfirmed write (too few replicas) is an answer and is not re-run.
+ * So an applied write whose reply was lost still gets its log line and the client its answer.
+ */
+export async function untilAnswered<T>(
+  logger: Logger,
+  what: { operation: string; orderId: string; stop: () => boolean },
+  call: () => Promise<T>,
+): Promise<T> {
+  const deadline = Date.now() + RERUN_MS;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof NotAcknowledgedError || what.stop() || Date.now() + delay > deadline) throw err;
+      const { operation, orderId } = what;
+      logger.warn({ event: LogEvent.OrderError, operation, orderId, err }, `redis ${operation} failed; re-running it with the same token`);
+      await sleep(delay);
+    }
   }
 }
