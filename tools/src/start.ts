@@ -39,6 +39,12 @@ function print(stream: NodeJS.WriteStream, text: string): void {
   if (!outputGone) stream.write(text);
 }
 
+/** Resolves once everything written to stdout and stderr so far has been handed over. */
+function printed(): Promise<void> {
+  const streams = outputGone ? [] : [process.stdout, process.stderr];
+  return Promise.all(streams.map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve())))).then(() => undefined);
+}
+
 function say(message: string): void {
   print(process.stdout, `${paint(1, 'start'.padEnd(13))}| ${message}\n`);
 }
@@ -205,9 +211,12 @@ async function main(): Promise<void> {
     await starting.catch(() => undefined);
     await stopAll();
     say('stopped');
-    process.exitCode = 0;
-    // Everything is closed; this only guards against a handle we do not know of.
+    // Exit ourselves rather than let the event loop drain: while Node tears down after a natural
+    // exit it restores the default signal actions, so a second Ctrl-C landing then would end us by
+    // SIGINT instead of code 0. The timer covers a reader that never takes the last lines.
     setTimeout(() => process.exit(0), 2000).unref();
+    await printed();
+    process.exit(0);
   };
   const onSignal = (signal: NodeJS.Signals | 'broken pipe'): void => {
     shutdown(signal).catch((error: unknown) => {
