@@ -34,6 +34,9 @@ const shared = {
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 30_000,
+  // Two test files at a time even on two cores (jest's default would be one): the system tests
+  // spend most of their time waiting on the processes they spawn, so two halve the wall time.
+  maxWorkers: 2,
   projects: [
     {
       ...shared,
