@@ -20,7 +20,9 @@ async function status(...args: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
-  system = await SystemHarness.start({ replicas: 2, inventoryEnv: { INVENTORY_WORK_DELAY_MS: '3000' } });
+  // Work long enough that the status CLI (a Node start-up, slower with other tests running) and the
+  // test's own read of the locks both fall inside it: the set of locks is stable meanwhile.
+  system = await SystemHarness.start({ replicas: 2, inventoryEnv: { INVENTORY_WORK_DELAY_MS: '8000' } });
 }, 60_000);
 afterAll(() => system?.stop());
 
@@ -29,10 +31,11 @@ describe('npm run status', () => {
     const sku = SystemHarness.uniqueId('STATUS');
     await system.seedStock(sku, 100);
     const { accepted } = await system.placeOrders(Array.from({ length: 10 }, () => [{ sku, quantity: 1 }]));
-    await delay(1000); // both replicas are 1 s into 3 s of work
+    await delay(1000); // both replicas are 1 s into 8 s of work
 
     const during = JSON.parse(await status('--json')) as SystemStatus;
     const lockKeys = await system.redis.keys(system.keys.lock('*'));
+    expect(lockKeys.length).toBeGreaterThan(0);
     const holders = (await system.redis.mget(...lockKeys)).map((token) => token!.slice(0, token!.lastIndexOf(':')));
     expect(during.locks.total).toBe(lockKeys.length);
     expect(during.locks.total).toBeGreaterThan(0);
