@@ -62,13 +62,20 @@ export class AdminService implements OnModuleDestroy {
     const envelope = buildEnvelope(orderId, stored.view.items, stored.view.createdAt || new Date().toISOString(), this.trace.headers());
     const [now, token] = [new Date().toISOString(), randomUUID()];
     const result = await callRedis(this.logger, this.metrics, 'retry', RETRY_UNAVAILABLE, () =>
-      untilAnswered(this.logger, { operation: 'retry', orderId, stop: () => this.closing }, () =>
-        this.scripts.retry(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, now, token),
+      untilAnswered(
+        this.logger,
+        {
+          operation: 'retry',
+          orderId,
+          stop: () => this.closing,
+          late: (late) => late.code === 'retried' && this.retried(orderId, requestId),
+        },
+        () => this.scripts.retry(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, now, token),
       ),
     );
     switch (result.code) {
       case 'retried':
-        this.logger.info({ event: LogEvent.OrderRetried, orderId, requestId }, 'FAILED order sent through again');
+        this.retried(orderId, requestId);
         return { orderId, status: OrderStatus.Pending };
       case 'not_failed':
         throw new ConflictException({
@@ -80,6 +87,10 @@ export class AdminService implements OnModuleDestroy {
       case 'not_found':
         throw notFound(orderId);
     }
+  }
+
+  private retried(orderId: string, requestId: string): void {
+    this.logger.info({ event: LogEvent.OrderRetried, orderId, requestId }, 'FAILED order sent through again');
   }
 
   /** A page of a sorted set of order ids, by score then id; the cursor is the last `score:id` given. */

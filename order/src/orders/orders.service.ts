@@ -14,7 +14,7 @@ import {
 } from '@eo/contract';
 import { NotAcknowledgedError, type Metrics } from '@eo/exactly-once';
 import { FieldValidationException, LOGGER, METRICS, RedisUnavailableException, type Logger } from '@eo/platform';
-import { OrderScripts } from './order.scripts';
+import { OrderScripts, type CancelResult } from './order.scripts';
 import type { AcceptedOrder, OrderView, PlaceOrderRequest } from './order.dto';
 import { OrderStatusWatcher } from './order-status.watcher';
 import { TracePropagator } from './trace-propagator';
@@ -171,23 +171,26 @@ export class OrdersService implements OnModuleDestroy {
       'cancel',
       CANCEL_UNKNOWN,
       () =>
-        untilAnswered(this.logger, { operation: 'cancel', orderId, stop: () => this.closing }, () =>
-          this.scripts.cancel(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, now, this.settings.replica, token),
+        untilAnswered(
+          this.logger,
+          {
+            operation: 'cancel',
+            orderId,
+            stop: () => this.closing,
+            late: (late, confirmed) => this.cancelAnswered(orderId, idempotencyKey, late, confirmed),
+          },
+          () => this.scripts.cancel(orderId, JSON.stringify(envelope), this.settings.recoveryGraceMs, now, this.settings.replica, token),
         ),
       // Written but not confirmed by the replicas: the cancellation stands unless a failover loses it, so it is logged.
       (written) => {
         if (written.code === 'cancelled') this.cancelled(orderId, idempotencyKey, false);
       },
     );
+    this.cancelAnswered(orderId, idempotencyKey, result, true);
     switch (result.code) {
       case 'cancelled':
-        this.cancelled(orderId, idempotencyKey, true);
         return { status: HttpStatus.OK, body: await this.find(orderId) };
       case 'requested':
-        this.logger.info(
-          { event: LogEvent.OrderCancelRequested, orderId, idempotencyKey },
-          'cancellation requested; a replica releases the stock',
-        );
         return { status: HttpStatus.ACCEPTED, body: { orderId, status: OrderStatus.Reserved, cancel: 'requested' } };
       case 'unchanged':
         if (result.status === CANCELLING || result.status === OrderStatus.Cancelled)
@@ -196,6 +199,16 @@ export class OrdersService implements OnModuleDestroy {
       case 'not_found':
         throw notFound(orderId);
     }
+  }
+
+  /** Logs what a cancel script did: the order cancelled here, or its release requested. */
+  private cancelAnswered(orderId: string, idempotencyKey: string | undefined, result: CancelResult, confirmed: boolean): void {
+    if (result.code === 'cancelled') this.cancelled(orderId, idempotencyKey, confirmed);
+    else if (result.code === 'requested')
+      this.logger.info(
+        { event: LogEvent.OrderCancelRequested, orderId, idempotencyKey, ...(confirmed ? {} : { confirmed }) },
+        'cancellation requested; a replica releases the stock',
+      );
   }
 
   /** The one `order.cancelled` of an order cancelled before any replica processed it: nothing was reserved. */
@@ -286,24 +299,57 @@ export const RERUN_MS = 10_000;
 
 /**
  * Runs a write that carries its own token (a re-run answers what the first run did) until it
- * answers, re-running it after a failed call for up to {@link RERUN_MS} or until `stop()`, then
- * throws the last error. An unconfirmed write (too few replicas) is an answer and is not re-run.
- * So an applied write whose reply was lost still gets its log line and the client its answer.
+ * answers, re-running it after a failed call for up to {@link RERUN_MS}, then throws the last
+ * error (the client gets its 503) but goes on re-running in the background until an answer or
+ * `stop()`, and hands that answer to `late`. A call given up may still run later (ioredis re-sends
+ * a command after a reconnect, a paused master runs what it had buffered), so only an answer tells
+ * whether the write happened; `late` logs it. An unconfirmed write (too few replicas) is an answer:
+ * its error goes to the caller, or its result to `late(result, false)`.
  */
 export async function untilAnswered<T>(
   logger: Logger,
-  what: { operation: string; orderId: string; stop: () => boolean },
+  what: { operation: string; orderId: string; stop: () => boolean; late: (result: T, confirmed: boolean) => void },
   call: () => Promise<T>,
 ): Promise<T> {
   const deadline = Date.now() + RERUN_MS;
+  const { operation, orderId } = what;
   for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
     try {
       return await call();
     } catch (err) {
-      if (err instanceof NotAcknowledgedError || what.stop() || Date.now() + delay > deadline) throw err;
-      const { operation, orderId } = what;
+      if (err instanceof NotAcknowledgedError || what.stop()) throw err;
+      if (Date.now() + delay > deadline) {
+        void answerLate(logger, what, call);
+        throw err;
+      }
       logger.warn({ event: LogEvent.OrderError, operation, orderId, err }, `redis ${operation} failed; re-running it with the same token`);
       await sleep(delay);
+    }
+  }
+}
+
+/** The background half of {@link untilAnswered}: re-runs once a second until an answer or `stop()`. */
+async function answerLate<T>(
+  logger: Logger,
+  what: { operation: string; orderId: string; stop: () => boolean; late: (result: T, confirmed: boolean) => void },
+  call: () => Promise<T>,
+): Promise<void> {
+  const { operation, orderId } = what;
+  logger.warn(
+    { event: LogEvent.OrderError, operation, orderId },
+    `redis ${operation} still failing; answered 503, re-running it in the background`,
+  );
+  while (!what.stop()) {
+    await sleep(1000);
+    if (what.stop()) return;
+    try {
+      what.late(await call(), true);
+      return;
+    } catch (err) {
+      if (err instanceof NotAcknowledgedError) {
+        what.late(err.result as T, false);
+        return;
+      }
     }
   }
 }
