@@ -317,7 +317,8 @@ export class SystemHarness {
   /**
    * Waits until `orders:pending` is empty and every one of `orderIds` is terminal (not PENDING, no
    * cancellation under way, not missing), then until every RESERVED/REJECTED one has its
-   * `order.processed` line and every CANCELLED one its `order.cancelled` line (at most
+   * `order.processed` line and every CANCELLED one its `order.cancelled` line (and, when it was
+   * released, the `order.processed` of its reservation) (at most
    * `logSettleMs`, since a line is printed just after its commit). Throws with the counts on timeout.
    */
   async waitForQuiet(orderIds: readonly string[], options: { timeoutMs?: number; logSettleMs?: number } = {}): Promise<void> {
@@ -342,10 +343,14 @@ export class SystemHarness {
     const processed = orderIds.filter((_, i) => decided[i] === OrderStatus.Reserved || decided[i] === OrderStatus.Rejected);
     const cancelled = orderIds.filter((_, i) => decided[i] === OrderStatus.Cancelled);
     while (Date.now() < settleBy) {
-      const logged = (event: string) => new Set(this.events(event).map((line) => line.orderId));
-      const processedLogged = logged(LogEvent.OrderProcessed);
-      const cancelledLogged = logged(LogEvent.OrderCancelled);
-      if (processed.every((id) => processedLogged.has(id)) && cancelled.every((id) => cancelledLogged.has(id))) return;
+      const processedLogged = new Set(this.events(LogEvent.OrderProcessed).map((line) => line.orderId));
+      const cancelLines = new Map(this.events(LogEvent.OrderCancelled).map((line) => [line.orderId, line]));
+      // A release can be logged before its reservation: that commit may still be re-running until confirmed.
+      const settled = (id: string) => {
+        const cancel = cancelLines.get(id);
+        return cancel !== undefined && (cancel.released !== true || processedLogged.has(id));
+      };
+      if (processed.every((id) => processedLogged.has(id)) && cancelled.every(settled)) return;
       await delay(50);
     }
   }
