@@ -38,7 +38,7 @@ if status ~= 'FAILED' then
 end
 
 redis.call('HSET', KEYS[1], 'status', 'PENDING', 'attempts', 0, 'updatedAt', ARGV[2], 'retriedAt', ARGV[2], 'retryToken', ARGV[6])
-redis.call('HDEL', KEYS[1], 'reason', 'lastError', 'processedBy', 'processedAt', 'commitToken')
+redis.call('HDEL', KEYS[1], 'reason', 'lastError', 'processedBy', 'processedAt', 'commitToken:PENDING')
 redis.call('PERSIST', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[2], nowMs() + tonumber(ARGV[3]), ARGV[1])

@@ -85,13 +85,15 @@ describe('the admin API (ADMIN_TOKEN)', () => {
     subscriber.on('message', (_channel: string, message: string) => published.push(message));
     await subscriber.subscribe(service.keys.orderUpdatesChannel);
     try {
+      // The failing attempt's token: cleared by the retry, so the next attempt starts clean.
+      expect(await service.redis.hget(service.keys.order(orderId), 'commitToken:PENDING')).not.toBeNull();
       const reply = await service.request(`/orders/${orderId}/retry`, { method: 'POST', headers: auth });
       expect(reply.status).toBe(202);
       expect(reply.body).toEqual({ orderId, status: 'PENDING' });
       const hash = await service.redis.hgetall(service.keys.order(orderId));
       expect(hash).toMatchObject({ status: 'PENDING', attempts: '0' });
       expect(hash.reason).toBeUndefined();
-      expect(hash.commitToken).toBeUndefined();
+      expect(hash['commitToken:PENDING']).toBeUndefined();
       expect(await service.redis.pttl(service.keys.order(orderId))).toBe(-1);
       expect(await service.redis.zscore(service.keys.dead, orderId)).toBeNull();
       expect(await service.redis.zscore(service.keys.pending, orderId)).not.toBeNull();

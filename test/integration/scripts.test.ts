@@ -153,7 +153,12 @@ describe('commit-order', () => {
     expect(await redis.hgetall(keys.stock('R1'))).toEqual({ available: '6', reserved: '4' });
     expect(await redis.hgetall(keys.stock('R2'))).toEqual({ available: '6', reserved: '4' });
     const order = await redis.hgetall(keys.order(orderId));
-    expect(order).toMatchObject({ status: 'RESERVED', processedBy: 'test-replica', commitToken: attempt.token, processedAt: NOW });
+    expect(order).toMatchObject({
+      status: 'RESERVED',
+      processedBy: 'test-replica',
+      'commitToken:PENDING': attempt.token,
+      processedAt: NOW,
+    });
     expect(await redis.exists(keys.lock(orderId))).toBe(0);
     expect(await redis.zscore(keys.pending, orderId)).toBeNull();
   });
@@ -340,7 +345,7 @@ describe('release-stock', () => {
     expect(await redis.hgetall(keys.order(orderId))).toMatchObject({
       status: 'CANCELLED',
       processedBy: 'test-replica',
-      commitToken: attempt.token,
+      'commitToken:CANCELLING': attempt.token,
     });
     expect(await redis.exists(keys.lock(orderId))).toBe(0);
     expect(await redis.zscore(keys.pending, orderId)).toBeNull();
@@ -401,6 +406,21 @@ describe('release-stock', () => {
     expect((await scripts.releaseStock(attempt, items, NOW)).code).toBe('released');
     expect(await scripts.releaseStock(attempt, items, NOW)).toEqual({ code: 'replayed', status: 'CANCELLED', attempts: 1 });
     expect(await redis.hgetall(keys.stock('L7'))).toEqual({ available: '10', reserved: '0' });
+  });
+
+  it('leaves the reservation replayable: a re-run of the reserving commit after the release answers replayed', async () => {
+    // The reserving replica re-runs its commit until a replica confirms it; meanwhile the order
+    // can be cancelled and released by another. Its re-run must still recognise its own commit.
+    await seedStock('L8', 10);
+    const orderId = await placeOrder([{ sku: 'L8', quantity: 3 }]);
+    const { attempt: reserving, items } = await claimed(orderId);
+    expect((await scripts.commit(reserving, items, NOW)).code).toBe('reserved');
+    await scripts.cancel(orderId, '{}', 60_000, NOW);
+    const { attempt: releasing } = await claimedRelease(orderId);
+    expect((await scripts.releaseStock(releasing, items, NOW)).code).toBe('released');
+    expect(await scripts.commit(reserving, items, NOW)).toMatchObject({ code: 'replayed', status: 'CANCELLED' });
+    expect(await scripts.releaseStock(releasing, items, NOW)).toMatchObject({ code: 'replayed', status: 'CANCELLED' });
+    expect(await redis.hgetall(keys.stock('L8'))).toEqual({ available: '10', reserved: '0' });
   });
 });
 

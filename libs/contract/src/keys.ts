@@ -12,7 +12,7 @@ export class RedisKeys implements QueueKeys {
     this.prefix = namespace ? `${namespace}:` : '';
   }
 
-  /** Hash holding one order: status, items (JSON), timestamps, attempts, processedBy, commitToken. */
+  /** Hash holding one order: status, items (JSON), timestamps, attempts, processedBy, the commit tokens. */
   order(orderId: string): string {
     return `${this.prefix}order:${orderId}`;
   }

@@ -41,7 +41,7 @@ export class OrderStore {
 
   /**
    * An order hash as `GET /orders/:id` shows it, or undefined when absent. Internal fields
-   * (bodyHash, commitToken, lastError, trace) stay private.
+   * (bodyHash, the commit tokens, lastError, trace) stay private.
    */
   static toView(orderId: string, hash: Record<string, string | undefined>): OrderView | undefined {
     if (hash.status === undefined || hash.items === undefined) return undefined;

@@ -81,7 +81,7 @@ end
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
 if attempts >= maxAttempts then
   redis.call('HSET', KEYS[1], 'reason', 'attempts_exhausted')
-  finish('FAILED')
+  finish('FAILED', status)
   redis.call('ZADD', KEYS[4], nowMs(), ARGV[5])
   return {'exhausted', attempts}
 end

@@ -7,7 +7,7 @@ import { ENGINE_SCRIPTS } from './scripts';
  * module implements this, so its namespace reaches every key.
  */
 export interface QueueKeys {
-  /** The record hash (status, attempts, createdAt, trace, commitToken, processedBy, … and the service's fields). */
+  /** The record hash (status, attempts, createdAt, trace, commitToken:<status>, processedBy, … and the service's fields). */
   record(id: string): string;
   /** The record's lock; its value is the claimant's random token. */
   lock(id: string): string;

@@ -6,12 +6,14 @@ Call it with the commit's conventional head (see finish.lua): KEYS[1] the record
 lock, ARGV[1] the token, ARGV[7] the status the commit works on. Returns nil when the commit may
 go on, else the reply the script must return at once:
   {"not_found"}                    no such record
-  {"replayed", status, attempts}   this token already committed (the first reply was lost)
+  {"replayed", status, attempts}   this token already committed the work of ARGV[7] (the first
+                                   reply was lost); status is the record's now, which a later
+                                   message's commit may have changed since
   {"lease_lost", status}           the lock is not ours (expired, or another attempt holds it)
   {"already_processed", status}    the record has left the working status; our lock is deleted
 ]]
 local function fence()
-  local record = redis.call('HMGET', KEYS[1], 'status', 'commitToken', 'attempts')
+  local record = redis.call('HMGET', KEYS[1], 'status', 'commitToken:' .. ARGV[7], 'attempts')
   local status = record[1]
   if not status then
     return {'not_found'}
