@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     setup: {
       redis: 'private redis-server, AOF on, appendfsync everysec',
       order: '2 items over 8 ample SKUs, fresh Idempotency-Key per request',
-      phases: `baseline ${BASELINE_SECONDS} s; warm-up ${WARMUP_SECONDS} s; peak ${options.seconds} s at full speed; half peak ${options.seconds} s; MONITOR sample of ${SAMPLE_ORDERS} orders`,
+      phases: `baseline ${BASELINE_SECONDS} s; warm-up ${WARMUP_SECONDS} s; peak ${options.seconds} s at full speed; ${options.rate === undefined ? 'half peak' : `${options.rate} orders/s`} ${options.seconds} s; MONITOR sample of ${SAMPLE_ORDERS} orders`,
       latency: 'accept→terminal = processedAt (replica, at commit) − createdAt (order service, at accept), read from Redis',
       completedPerSec: 'terminal orders / (last processedAt − first createdAt) of the peak phase',
     },

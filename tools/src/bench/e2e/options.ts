@@ -21,9 +21,16 @@ export interface Options {
   publish: boolean;
   /** Write a V8 CPU profile of every service process into this directory. */
   cpuProfDir?: string;
+  /**
+   * Orders/s of the second phase in every run; half each run's own peak when omitted. One rate for
+   * every replica count compares what an order costs at one load: Redis's CPU per order falls as
+   * its throughput rises (more commands per event-loop turn and per socket write), so runs compared
+   * at their own peaks mix the replica count's effect with the load's.
+   */
+  rate?: number;
 }
 
-export const USAGE = `usage: npm run bench -- [--replicas N | --sweep 1,3,6] [--claim-mode race,affinity] [--repeat 1] [--seconds 15] [--connections 64] [--tracing on|off] [--wait-replicas 0] [--publish | --out DIR] [--cpu-prof DIR]`;
+export const USAGE = `usage: npm run bench -- [--replicas N | --sweep 1,3,6] [--claim-mode race,affinity] [--repeat 1] [--seconds 15] [--connections 64] [--tracing on|off] [--wait-replicas 0] [--rate R] [--publish | --out DIR] [--cpu-prof DIR]`;
 
 /** The command line (`--help` prints {@link USAGE} and exits). */
 export function parseOptions(argv: string[]): Options {
@@ -39,6 +46,7 @@ export function parseOptions(argv: string[]): Options {
     out: text(),
     publish: flag(),
     'cpu-prof': text(),
+    rate: int(1, 1_000_000),
   });
   if (help) {
     process.stdout.write(`${USAGE}\n`);
@@ -56,6 +64,7 @@ export function parseOptions(argv: string[]): Options {
     outDir: values.out ?? join(repoRoot(), values.publish ? 'docs/bench' : '.cache/bench'),
     publish: values.publish,
     ...(cpuProf === undefined ? {} : { cpuProfDir: resolve(cpuProf) }),
+    ...(values.rate === undefined ? {} : { rate: values.rate }),
   };
 }
 

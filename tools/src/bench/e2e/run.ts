@@ -65,6 +65,10 @@ export interface RunResult {
     completed: number;
     latencyMs: Percentiles;
     quiet: boolean;
+    /** Orders stored during the phase. */
+    orders: number;
+    /** Redis's CPU per order over the phase (load and drain), less its idle CPU: see {@link ProcessFigures.cpuMsPerOrderNet}. */
+    redisCpuMsPerOrderNet: number;
   };
   commands: {
     /** Every call commandstats counted during the peak window, per order (script-internal calls included). */
@@ -228,11 +232,19 @@ export async function runOnce(replicas: number, claimMode: ClaimMode, roundNo: n
     if (!quiet) say(`  WARNING: backlog not empty ${quietTimeoutMs / 1000} s after the load`);
     checkInterrupted();
 
-    // Half the measured completion rate, same duration.
-    const targetRate = Number.isFinite(completedPerSec) ? Math.max(1, Math.round(completedPerSec / 2)) : 1;
-    say(`half peak: ${fmt(targetRate)} orders/s for ${options.seconds} s, spread evenly (open loop)…`);
+    // Half the measured completion rate (or --rate), same duration.
+    const targetRate = options.rate ?? (Number.isFinite(completedPerSec) ? Math.max(1, Math.round(completedPerSec / 2)) : 1);
+    say(
+      `${options.rate === undefined ? 'half peak' : 'fixed rate'}: ${fmt(targetRate)} orders/s for ${options.seconds} s, spread evenly (open loop)…`,
+    );
+    const halfStored0 = (await new OrderStore(redis, keys).allIds()).length;
+    const halfCpu0 = cpuSnapshot(procs);
+    const h0 = performance.now();
     const halfLoad = await pace(harness.orderUrl, { seconds: options.seconds, connections: options.connections, rate: targetRate });
     const halfQuiet = await waitForEmptyBacklog(redis, keys, quietTimeoutMs, {});
+    const halfCpu1 = cpuSnapshot(procs);
+    const halfWindowS = (performance.now() - h0) / 1000;
+    const halfOrders = Math.max(1, (await new OrderStore(redis, keys).allIds()).length - halfStored0);
     const halfTimes = await readOrderTimes(redis, keys, halfLoad.accepted);
     const halfLatency = percentiles(halfTimes.latencies);
     say(
@@ -294,6 +306,8 @@ export async function runOnce(replicas: number, claimMode: ClaimMode, roundNo: n
     for (const p of harness.processes) events[p.name] = Object.fromEntries([...p.eventCounts].filter(([event]) => event !== ''));
     const serviceCpu = processes.filter((p) => p.name === 'order' || p.name.startsWith('inventory-')).reduce((a, p) => a + p.cpuSeconds, 0);
     const redisCpu = processes.find((p) => p.name === 'redis-server')!.cpuSeconds;
+    const redisIdleCores = processes.find((p) => p.name === 'redis-server')!.idleCores;
+    const halfRedisCpu = halfCpu1['redis-server'] - halfCpu0['redis-server'];
 
     return {
       replicas,
@@ -324,6 +338,8 @@ export async function runOnce(replicas: number, claimMode: ClaimMode, roundNo: n
         completed: halfTimes.completed,
         latencyMs: halfLatency,
         quiet: halfQuiet,
+        orders: halfOrders,
+        redisCpuMsPerOrderNet: (Math.max(0, halfRedisCpu - redisIdleCores * halfWindowS) * 1000) / halfOrders,
       },
       commands: {
         perOrder: totalCalls / peakOrders,
