@@ -287,7 +287,7 @@ export async function runOnce(replicas: number, claimMode: ClaimMode, roundNo: n
         cpuSeconds: cpu,
         cpuMsPerOrder: (cpu * 1000) / peakOrders,
         idleCores,
-        cpuMsPerOrderNet: (Math.max(0, cpu - idleCores * windowS) * 1000) / peakOrders,
+        cpuMsPerOrderNet: netCpuMsPerOrder(cpu, idleCores, windowS, peakOrders),
         cores: cpu / windowS,
         peakRssMb: memory(p.pid).hwmMb,
         rssMb: rssSamples.map((s) => round(s.mb[p.name], 1)),
@@ -305,9 +305,8 @@ export async function runOnce(replicas: number, claimMode: ClaimMode, roundNo: n
     const events: Record<string, Record<string, number>> = {};
     for (const p of harness.processes) events[p.name] = Object.fromEntries([...p.eventCounts].filter(([event]) => event !== ''));
     const serviceCpu = processes.filter((p) => p.name === 'order' || p.name.startsWith('inventory-')).reduce((a, p) => a + p.cpuSeconds, 0);
-    const redisCpu = processes.find((p) => p.name === 'redis-server')!.cpuSeconds;
-    const redisIdleCores = processes.find((p) => p.name === 'redis-server')!.idleCores;
-    const halfRedisCpu = halfCpu1['redis-server'] - halfCpu0['redis-server'];
+    const redisProcess = processes.find((p) => p.name === 'redis-server')!;
+    const redisCpu = redisProcess.cpuSeconds;
 
     return {
       replicas,
@@ -339,7 +338,12 @@ export async function runOnce(replicas: number, claimMode: ClaimMode, roundNo: n
         latencyMs: halfLatency,
         quiet: halfQuiet,
         orders: halfOrders,
-        redisCpuMsPerOrderNet: (Math.max(0, halfRedisCpu - redisIdleCores * halfWindowS) * 1000) / halfOrders,
+        redisCpuMsPerOrderNet: netCpuMsPerOrder(
+          halfCpu1['redis-server'] - halfCpu0['redis-server'],
+          redisProcess.idleCores,
+          halfWindowS,
+          halfOrders,
+        ),
       },
       commands: {
         perOrder: totalCalls / peakOrders,
@@ -405,6 +409,11 @@ export async function waitForReplicasOnline(server: RedisServer, count: number):
   } finally {
     client.disconnect();
   }
+}
+
+/** CPU ms per order over a window, less what the process burns idle over as long (see {@link ProcessFigures.cpuMsPerOrderNet}). */
+function netCpuMsPerOrder(cpuSeconds: number, idleCores: number, windowS: number, orders: number): number {
+  return (Math.max(0, cpuSeconds - idleCores * windowS) * 1000) / orders;
 }
 
 export function median(values: number[]): number {
